@@ -1,0 +1,58 @@
+# csp_billing — PGXS build.
+#
+#   make              build the extension (C module + install script)
+#   make install      install into the PostgreSQL found by PG_CONFIG
+#   make test         install missing packages, build, run every suite on a
+#                     throw-away cluster, print "N passed, M failed"
+#   make demo         same set-up, then the sample distributor history
+#   make bench        benchmarks (bench/), not part of make test
+
+EXTENSION    = csp_billing
+EXTVERSION   = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
+MODULE_big   = $(EXTENSION)
+
+SRCS        := $(sort $(wildcard src/*.c))
+OBJS        := $(SRCS:.c=.o)
+HEADERS     := $(wildcard src/*.h)
+
+# The current install script is built from sql/csp_billing.sql; released
+# upgrade scripts (sql/csp_billing--A--B.sql) are shipped as they are.
+DATA_built   = sql/$(EXTENSION)--$(EXTVERSION).sql
+DATA        := $(filter-out $(DATA_built) sql/$(EXTENSION).sql, $(wildcard sql/$(EXTENSION)--*.sql))
+
+REGRESS     := $(sort $(patsubst test/sql/%.sql,%,$(wildcard test/sql/*.sql)))
+REGRESS_OPTS = --inputdir=test
+ISOLATION   := $(sort $(patsubst test/specs/%.spec,%,$(wildcard test/specs/*.spec)))
+ISOLATION_OPTS = --inputdir=test
+
+PG_CONFIG   ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_config)
+PG_CPPFLAGS  = -I$(srcdir)/src
+PG_CFLAGS    = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare -Werror=implicit-function-declaration
+EXTRA_CLEAN  = $(DATA_built)
+
+# The pg_config of a fresh machine may not exist yet: `make test` and
+# `make demo` install it first (scripts/deps.sh) and then re-enter make.
+ifneq ($(shell command -v $(PG_CONFIG) 2>/dev/null),)
+ifneq ($(wildcard $(shell $(PG_CONFIG) --pgxs 2>/dev/null)),)
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+endif
+endif
+
+sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql $(EXTENSION).control
+	sed 's/@EXTVERSION@/$(EXTVERSION)/g' $< > $@
+
+$(OBJS): $(HEADERS)
+
+.PHONY: test demo bench soak deps
+deps:
+	./scripts/deps.sh
+
+test: deps
+	./scripts/with-cluster.sh ./scripts/run-tests.sh
+
+demo: deps
+	./scripts/with-cluster.sh ./scripts/demo.sh
+
+bench: deps
+	./scripts/with-cluster.sh ./bench/run.sh

@@ -1,0 +1,450 @@
+/*
+ * csp_billing @EXTVERSION@ — install script.
+ *
+ * Tables, types, views, grants and declarations only: every business rule
+ * is in the C module.  Tables are singular (csp.customer); the views of
+ * the public contract are plural (csp.customers).  Every tenant-owned table
+ * leads its keys with billing_account_id (see README "Scaling out").
+ */
+
+-- complain if script is sourced in psql, rather than via CREATE EXTENSION
+\echo Use "CREATE EXTENSION csp_billing" to load this file. \quit
+
+------------------------------------------------------------------------------
+-- Group roles (API.md "Roles"), created if missing; they are cluster-wide.
+------------------------------------------------------------------------------
+CREATE FUNCTION csp.ensure_group_roles() RETURNS void
+    AS 'MODULE_PATHNAME', 'csp_ensure_group_roles' LANGUAGE C;
+SELECT csp.ensure_group_roles();
+
+------------------------------------------------------------------------------
+-- Clock and pure arithmetic
+------------------------------------------------------------------------------
+CREATE FUNCTION csp.now() RETURNS timestamptz
+    AS 'MODULE_PATHNAME', 'csp_now_sql' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION csp.now() IS
+    'The engine''s current time: csp.clock when set, else the transaction start';
+
+CREATE FUNCTION csp.term_end(start date, term text, align_to_calendar_month boolean DEFAULT false)
+    RETURNS date AS 'MODULE_PATHNAME', 'csp_term_end' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+CREATE FUNCTION csp.billing_cycle(term_start date, term_end date, term text,
+                                  billing_frequency text, on_date date,
+                                  OUT cycle_start date, OUT cycle_end date, OUT days_in_cycle int)
+    AS 'MODULE_PATHNAME', 'csp_billing_cycle' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+CREATE FUNCTION csp.billing_cycles(term_start date, term_end date, term text, billing_frequency text)
+    RETURNS TABLE (cycle_start date, cycle_end date, days_in_cycle int)
+    AS 'MODULE_PATHNAME', 'csp_billing_cycles' LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 12;
+
+CREATE FUNCTION csp.prorate(unit_price numeric, quantity bigint, days int, days_in_cycle int, currency text)
+    RETURNS numeric AS 'MODULE_PATHNAME', 'csp_prorate_sql' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+CREATE FUNCTION csp.round_money(amount numeric, currency text)
+    RETURNS numeric AS 'MODULE_PATHNAME', 'csp_round_money_sql' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+CREATE FUNCTION csp.currency_exponent(currency text)
+    RETURNS int AS 'MODULE_PATHNAME', 'csp_currency_exponent_sql' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+CREATE FUNCTION csp.fx_rate_date(month date)
+    RETURNS date AS 'MODULE_PATHNAME', 'csp_fx_rate_date' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+CREATE FUNCTION csp.utc_date(at timestamptz)
+    RETURNS date AS 'MODULE_PATHNAME', 'csp_utc_date' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+CREATE FUNCTION csp.whole_days(from_at timestamptz, to_at timestamptz)
+    RETURNS bigint AS 'MODULE_PATHNAME', 'csp_whole_days' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+CREATE FUNCTION csp.invoice_period(on_date date, anniversary_day int DEFAULT NULL,
+                                   OUT period_start date, OUT period_end date,
+                                   OUT invoice_date date, OUT published_on date, OUT due_date date)
+    AS 'MODULE_PATHNAME', 'csp_invoice_period' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION csp.term_end(date, text, boolean) IS
+    'Natural term end (start + duration - 1 day) or, aligned, the last day of the month before it unless it already is a month end';
+COMMENT ON FUNCTION csp.billing_cycle(date, date, text, text, date) IS
+    'The billing cycle containing on_date (anchored at term_end + 1, first cycle clipped); days_in_cycle is the proration divisor';
+COMMENT ON FUNCTION csp.prorate(numeric, bigint, int, int, text) IS
+    'unit_price x quantity x days / days_in_cycle, rounded half away from zero to the currency''s minor unit, exactly';
+COMMENT ON FUNCTION csp.fx_rate_date(date) IS
+    'R12.3: the date whose rate applies to a month: two business days before its first day';
+COMMENT ON FUNCTION csp.invoice_period(date, int) IS
+    'Billing period containing on_date with invoice_date, published_on and due_date (NCE when anniversary_day is NULL)';
+
+------------------------------------------------------------------------------
+-- Audit log: append-only, written by the audit trigger on every state table
+------------------------------------------------------------------------------
+CREATE FUNCTION csp.audit_trigger() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'csp_audit_trigger' LANGUAGE C;
+CREATE FUNCTION csp.append_only_trigger() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'csp_append_only_trigger' LANGUAGE C;
+
+CREATE SEQUENCE csp.audit_id_seq;
+CREATE TABLE csp.audit_log (
+    audit_id            bigint      NOT NULL DEFAULT nextval('csp.audit_id_seq') PRIMARY KEY,
+    billing_account_id  bigint,
+    at                  timestamptz NOT NULL,
+    actor               name        NOT NULL,
+    action              text        NOT NULL,
+    operation           text        NOT NULL CHECK (operation IN ('insert', 'update', 'delete')),
+    object_type         text        NOT NULL,
+    object_id           text        NOT NULL,
+    before              jsonb,
+    after               jsonb,
+    transaction_id      xid8        NOT NULL DEFAULT pg_current_xact_id()
+);
+CREATE INDEX ON csp.audit_log (object_type, object_id);
+CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON csp.audit_log
+    FOR EACH ROW EXECUTE FUNCTION csp.append_only_trigger();
+COMMENT ON TABLE csp.audit_log IS
+    'Every state change: who, when (csp.now()), which API action, the row before and after. Append-only.';
+
+------------------------------------------------------------------------------
+-- R1 Billing hierarchy
+------------------------------------------------------------------------------
+CREATE SEQUENCE csp.billing_account_id_seq;
+CREATE TABLE csp.billing_account (
+    billing_account_id  bigint      NOT NULL DEFAULT nextval('csp.billing_account_id_seq') PRIMARY KEY,
+    name                text        NOT NULL,
+    country             text        NOT NULL,
+    currency            text        NOT NULL,
+    mca_accepted_at     timestamptz,
+    mca_accepted_by     name,
+    created_by          name        NOT NULL,
+    created_at          timestamptz NOT NULL
+);
+
+-- R1.1: who may act on a billing account (its creator by default).
+CREATE TABLE csp.billing_account_role (
+    billing_account_id  bigint      NOT NULL REFERENCES csp.billing_account,
+    member              name        NOT NULL,
+    account_role        text        NOT NULL CHECK (account_role IN ('owner', 'contributor', 'reader')),
+    granted_by          name        NOT NULL,
+    granted_at          timestamptz NOT NULL,
+    PRIMARY KEY (billing_account_id, member)
+);
+
+CREATE SEQUENCE csp.billing_profile_id_seq;
+CREATE TABLE csp.billing_profile (
+    billing_account_id  bigint      NOT NULL REFERENCES csp.billing_account,
+    billing_profile_id  bigint      NOT NULL DEFAULT nextval('csp.billing_profile_id_seq'),
+    name                text        NOT NULL,
+    currency            text        NOT NULL,
+    po_number           text,
+    email_invoice       boolean     NOT NULL DEFAULT false,
+    bill_to             jsonb       NOT NULL DEFAULT '{}',
+    billing_model       text        NOT NULL DEFAULT 'nce' CHECK (billing_model IN ('nce', 'legacy')),
+    anniversary_day     int         CHECK (anniversary_day BETWEEN 1 AND 28),
+    payment_methods     text[]      NOT NULL DEFAULT '{wire_transfer}',
+    created_at          timestamptz NOT NULL,
+    PRIMARY KEY (billing_account_id, billing_profile_id),
+    CHECK ((billing_model = 'legacy') = (anniversary_day IS NOT NULL))
+);
+CREATE INDEX ON csp.billing_profile (billing_profile_id);
+
+CREATE SEQUENCE csp.invoice_section_id_seq;
+CREATE TABLE csp.invoice_section (
+    billing_account_id  bigint      NOT NULL,
+    invoice_section_id  bigint      NOT NULL DEFAULT nextval('csp.invoice_section_id_seq'),
+    billing_profile_id  bigint      NOT NULL,
+    name                text        NOT NULL,
+    is_default          boolean     NOT NULL DEFAULT false,
+    created_at          timestamptz NOT NULL,
+    PRIMARY KEY (billing_account_id, invoice_section_id),
+    UNIQUE (billing_account_id, billing_profile_id, name),
+    FOREIGN KEY (billing_account_id, billing_profile_id) REFERENCES csp.billing_profile
+);
+CREATE INDEX ON csp.invoice_section (invoice_section_id);
+-- R1.3: exactly one default section per profile
+CREATE UNIQUE INDEX invoice_section_one_default
+    ON csp.invoice_section (billing_account_id, billing_profile_id) WHERE is_default;
+
+------------------------------------------------------------------------------
+-- R2 Partners
+------------------------------------------------------------------------------
+CREATE TYPE csp.partner_kind AS ENUM ('direct_bill', 'indirect_provider', 'indirect_reseller');
+
+CREATE TABLE csp.partner (
+    partner_id              text        NOT NULL PRIMARY KEY,
+    name                    text        NOT NULL,
+    kind                    csp.partner_kind NOT NULL,
+    country                 text        NOT NULL,
+    status                  text        NOT NULL CHECK (status IN ('active', 'pending', 'suspended', 'inactive')),
+    indirect_provider_id    text        REFERENCES csp.partner,
+    -- R1.5: the current link; purchases record the profile they were made under
+    billing_account_id      bigint,
+    billing_profile_id      bigint,
+    linked_at               timestamptz,
+    created_at              timestamptz NOT NULL,
+    FOREIGN KEY (billing_account_id, billing_profile_id) REFERENCES csp.billing_profile,
+    CHECK ((billing_account_id IS NULL) = (billing_profile_id IS NULL))
+);
+
+------------------------------------------------------------------------------
+-- R3 Customers
+------------------------------------------------------------------------------
+CREATE TABLE csp.customer (
+    customer_id             uuid        NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
+    partner_id              text        NOT NULL REFERENCES csp.partner,
+    legal_name              text        NOT NULL,
+    country                 text        NOT NULL,
+    address                 jsonb       NOT NULL DEFAULT '{}',
+    registration_id         text,
+    phone                   text,
+    email                   text,
+    mca_attested            boolean     NOT NULL DEFAULT false,
+    mca_attested_at         timestamptz,
+    verification_status     text        NOT NULL DEFAULT 'pending'
+                                        CHECK (verification_status IN ('pending', 'approved', 'rejected')),
+    verification_changed_at timestamptz NOT NULL,
+    created_at              timestamptz NOT NULL
+);
+CREATE INDEX ON csp.customer (partner_id);
+
+------------------------------------------------------------------------------
+-- R4 Catalog, prices and exchange rates (global reference tables)
+------------------------------------------------------------------------------
+CREATE TABLE csp.product (
+    sku_id              text        NOT NULL PRIMARY KEY,
+    name                text        NOT NULL,
+    publisher           text        NOT NULL DEFAULT 'microsoft',
+    billing_type        text        NOT NULL DEFAULT 'license' CHECK (billing_type IN ('license', 'usage')),
+    one_per_customer    boolean     NOT NULL DEFAULT false,
+    trial_of            text        REFERENCES csp.product,
+    addon_of            text[],
+    addon_min_ratio     numeric     CHECK (addon_min_ratio > 0),
+    addon_max_ratio     numeric     CHECK (addon_max_ratio > 0),
+    created_at          timestamptz NOT NULL,
+    CHECK (addon_of IS NOT NULL OR (addon_min_ratio IS NULL AND addon_max_ratio IS NULL)),
+    CHECK (addon_min_ratio IS NULL OR addon_max_ratio IS NULL OR addon_min_ratio <= addon_max_ratio)
+);
+
+CREATE TABLE csp.upgrade_path (
+    from_sku            text        NOT NULL REFERENCES csp.product,
+    to_sku              text        NOT NULL REFERENCES csp.product,
+    created_at          timestamptz NOT NULL,
+    PRIMARY KEY (from_sku, to_sku),
+    CHECK (from_sku <> to_sku)
+);
+
+CREATE TABLE csp.price (
+    sku_id              text        NOT NULL REFERENCES csp.product,
+    term                text        NOT NULL CHECK (term IN ('P1M', 'P1Y', 'P3Y')),
+    billing_frequency   text        NOT NULL CHECK (billing_frequency IN ('monthly', 'annual', 'triennial', 'one_time')),
+    currency            text        NOT NULL,
+    valid_from          date        NOT NULL,
+    unit_price          numeric     NOT NULL CHECK (unit_price >= 0),
+    set_at              timestamptz NOT NULL,
+    PRIMARY KEY (sku_id, term, billing_frequency, currency, valid_from)
+);
+
+CREATE TABLE csp.fx_rate (
+    from_currency       text        NOT NULL,
+    to_currency         text        NOT NULL,
+    rate_date           date        NOT NULL,
+    rate                numeric     NOT NULL CHECK (rate > 0),
+    set_at              timestamptz NOT NULL,
+    PRIMARY KEY (from_currency, to_currency, rate_date),
+    CHECK (from_currency <> to_currency)
+);
+
+------------------------------------------------------------------------------
+-- Audit every state table
+------------------------------------------------------------------------------
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON csp.billing_account
+    FOR EACH ROW EXECUTE FUNCTION csp.audit_trigger('billing_account_id');
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON csp.billing_account_role
+    FOR EACH ROW EXECUTE FUNCTION csp.audit_trigger('member');
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON csp.billing_profile
+    FOR EACH ROW EXECUTE FUNCTION csp.audit_trigger('billing_profile_id');
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON csp.invoice_section
+    FOR EACH ROW EXECUTE FUNCTION csp.audit_trigger('invoice_section_id');
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON csp.partner
+    FOR EACH ROW EXECUTE FUNCTION csp.audit_trigger('partner_id');
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON csp.customer
+    FOR EACH ROW EXECUTE FUNCTION csp.audit_trigger('customer_id');
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON csp.product
+    FOR EACH ROW EXECUTE FUNCTION csp.audit_trigger('sku_id');
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON csp.upgrade_path
+    FOR EACH ROW EXECUTE FUNCTION csp.audit_trigger('from_sku');
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON csp.price
+    FOR EACH ROW EXECUTE FUNCTION csp.audit_trigger('sku_id');
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON csp.fx_rate
+    FOR EACH ROW EXECUTE FUNCTION csp.audit_trigger('from_currency');
+
+------------------------------------------------------------------------------
+-- Set-up functions (R1-R4, R12)
+------------------------------------------------------------------------------
+CREATE FUNCTION csp.create_partner(partner_id text, name text, kind csp.partner_kind, country text,
+                                   status text DEFAULT 'active', indirect_provider_id text DEFAULT NULL)
+    RETURNS text AS 'MODULE_PATHNAME', 'csp_create_partner' LANGUAGE C
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION csp.set_partner_status(partner_id text, status text)
+    RETURNS void AS 'MODULE_PATHNAME', 'csp_set_partner_status' LANGUAGE C
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION csp.create_billing_account(name text, country text, currency text)
+    RETURNS bigint AS 'MODULE_PATHNAME', 'csp_create_billing_account' LANGUAGE C
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION csp.grant_billing_account_role(billing_account_id bigint, member name,
+                                               account_role text DEFAULT 'owner')
+    RETURNS void AS 'MODULE_PATHNAME', 'csp_grant_billing_account_role' LANGUAGE C
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION csp.create_billing_profile(billing_account_id bigint, name text, currency text DEFAULT NULL,
+                                           po_number text DEFAULT NULL, email_invoice boolean DEFAULT false,
+                                           bill_to jsonb DEFAULT '{}', billing_model text DEFAULT 'nce',
+                                           anniversary_day int DEFAULT NULL)
+    RETURNS bigint AS 'MODULE_PATHNAME', 'csp_create_billing_profile' LANGUAGE C
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION csp.create_invoice_section(billing_profile_id bigint, name text)
+    RETURNS bigint AS 'MODULE_PATHNAME', 'csp_create_invoice_section' LANGUAGE C
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION csp.link_partner_billing(partner_id text, billing_account_id bigint,
+                                         billing_profile_id bigint, accept_mca boolean DEFAULT false)
+    RETURNS void AS 'MODULE_PATHNAME', 'csp_link_partner_billing' LANGUAGE C
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION csp.add_customer(partner_id text, legal_name text, country text, address jsonb DEFAULT '{}',
+                                 registration_id text DEFAULT NULL, phone text DEFAULT NULL,
+                                 email text DEFAULT NULL, mca_attested boolean DEFAULT false)
+    RETURNS uuid AS 'MODULE_PATHNAME', 'csp_add_customer' LANGUAGE C
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION csp.update_customer(customer_id uuid, legal_name text DEFAULT NULL, address jsonb DEFAULT NULL,
+                                    registration_id text DEFAULT NULL, phone text DEFAULT NULL,
+                                    email text DEFAULT NULL)
+    RETURNS void AS 'MODULE_PATHNAME', 'csp_update_customer' LANGUAGE C
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION csp.attest_mca(customer_id uuid)
+    RETURNS void AS 'MODULE_PATHNAME', 'csp_attest_mca' LANGUAGE C
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION csp.set_customer_verification(customer_id uuid, status text)
+    RETURNS void AS 'MODULE_PATHNAME', 'csp_set_customer_verification' LANGUAGE C
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION csp.add_product(sku_id text, name text, publisher text DEFAULT 'microsoft',
+                                billing_type text DEFAULT 'license', one_per_customer boolean DEFAULT false,
+                                trial_of text DEFAULT NULL, addon_of text[] DEFAULT NULL,
+                                addon_min_ratio numeric DEFAULT NULL, addon_max_ratio numeric DEFAULT NULL)
+    RETURNS text AS 'MODULE_PATHNAME', 'csp_add_product' LANGUAGE C
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION csp.add_upgrade_path(from_sku text, to_sku text)
+    RETURNS void AS 'MODULE_PATHNAME', 'csp_add_upgrade_path' LANGUAGE C
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION csp.set_price(sku_id text, term text, billing_frequency text, currency text,
+                              unit_price numeric, valid_from date DEFAULT '-infinity')
+    RETURNS void AS 'MODULE_PATHNAME', 'csp_set_price' LANGUAGE C
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION csp.set_fx_rate(from_currency text, to_currency text, rate_date date, rate numeric)
+    RETURNS void AS 'MODULE_PATHNAME', 'csp_set_fx_rate' LANGUAGE C
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+------------------------------------------------------------------------------
+-- Views of the public contract (security_invoker: the caller's rights apply)
+------------------------------------------------------------------------------
+CREATE VIEW csp.customers WITH (security_invoker = true) AS
+    SELECT customer_id, partner_id, legal_name, country, verification_status, mca_attested
+      FROM csp.customer;
+COMMENT ON VIEW csp.customers IS 'Customers of every partner (R3)';
+COMMENT ON COLUMN csp.customers.customer_id IS 'Customer id (uuid) used by every subscription function';
+COMMENT ON COLUMN csp.customers.partner_id IS 'The partner that added the customer';
+COMMENT ON COLUMN csp.customers.legal_name IS 'Legal name of the customer''s organisation';
+COMMENT ON COLUMN csp.customers.country IS 'ISO 3166-1 alpha-2 country of the customer';
+COMMENT ON COLUMN csp.customers.verification_status IS 'pending, approved or rejected (R3.4): only approved customers can buy or manage';
+COMMENT ON COLUMN csp.customers.mca_attested IS 'The partner attested that the customer accepted the MCA (R3.3)';
+
+CREATE VIEW csp.invoice_sections WITH (security_invoker = true) AS
+    SELECT invoice_section_id, billing_profile_id, name
+      FROM csp.invoice_section;
+COMMENT ON VIEW csp.invoice_sections IS 'Invoice sections of every billing profile (R1.3)';
+COMMENT ON COLUMN csp.invoice_sections.invoice_section_id IS 'Section id, to assign subscriptions to';
+COMMENT ON COLUMN csp.invoice_sections.billing_profile_id IS 'The billing profile whose invoice shows the section';
+COMMENT ON COLUMN csp.invoice_sections.name IS 'Section name; every profile has one called Default';
+
+CREATE VIEW csp.partners WITH (security_invoker = true) AS
+    SELECT partner_id, name, kind, country, status, indirect_provider_id,
+           billing_account_id, billing_profile_id, linked_at
+      FROM csp.partner;
+COMMENT ON VIEW csp.partners IS 'Partners and their current billing link (R1.5, R2)';
+
+CREATE VIEW csp.billing_profiles WITH (security_invoker = true) AS
+    SELECT p.billing_account_id, a.name AS billing_account_name, p.billing_profile_id, p.name,
+           p.currency, p.po_number, p.email_invoice, p.bill_to, p.billing_model, p.anniversary_day,
+           a.mca_accepted_at
+      FROM csp.billing_profile p
+      JOIN csp.billing_account a USING (billing_account_id);
+COMMENT ON VIEW csp.billing_profiles IS 'Billing profiles with their billing account (R1.1, R1.2)';
+
+------------------------------------------------------------------------------
+-- pg_dump keeps the data of every table and sequence
+------------------------------------------------------------------------------
+SELECT pg_catalog.pg_extension_config_dump('csp.audit_log', '');
+SELECT pg_catalog.pg_extension_config_dump('csp.audit_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('csp.billing_account', '');
+SELECT pg_catalog.pg_extension_config_dump('csp.billing_account_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('csp.billing_account_role', '');
+SELECT pg_catalog.pg_extension_config_dump('csp.billing_profile', '');
+SELECT pg_catalog.pg_extension_config_dump('csp.billing_profile_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('csp.invoice_section', '');
+SELECT pg_catalog.pg_extension_config_dump('csp.invoice_section_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('csp.partner', '');
+SELECT pg_catalog.pg_extension_config_dump('csp.customer', '');
+SELECT pg_catalog.pg_extension_config_dump('csp.product', '');
+SELECT pg_catalog.pg_extension_config_dump('csp.upgrade_path', '');
+SELECT pg_catalog.pg_extension_config_dump('csp.price', '');
+SELECT pg_catalog.pg_extension_config_dump('csp.fx_rate', '');
+
+------------------------------------------------------------------------------
+-- Privileges: nothing for PUBLIC; each group role gets what API.md grants it
+------------------------------------------------------------------------------
+REVOKE ALL ON ALL TABLES IN SCHEMA csp FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA csp FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA csp FROM PUBLIC;
+REVOKE ALL ON SCHEMA csp FROM PUBLIC;
+
+GRANT USAGE ON SCHEMA csp TO csp_global_admin, csp_admin_agent, csp_sales_agent,
+                             csp_helpdesk_agent, csp_billing_admin, csp_reader;
+
+-- Views are security_invoker, so readers need SELECT on the tables beneath.
+GRANT SELECT ON ALL TABLES IN SCHEMA csp TO csp_global_admin, csp_admin_agent, csp_sales_agent,
+                                            csp_helpdesk_agent, csp_billing_admin, csp_reader;
+
+GRANT EXECUTE ON FUNCTION
+    csp.now(), csp.term_end(date, text, boolean),
+    csp.billing_cycle(date, date, text, text, date), csp.billing_cycles(date, date, text, text),
+    csp.prorate(numeric, bigint, int, int, text), csp.round_money(numeric, text),
+    csp.currency_exponent(text), csp.fx_rate_date(date), csp.utc_date(timestamptz),
+    csp.whole_days(timestamptz, timestamptz), csp.invoice_period(date, int)
+    TO csp_global_admin, csp_admin_agent, csp_sales_agent, csp_helpdesk_agent,
+       csp_billing_admin, csp_reader;
+
+GRANT EXECUTE ON FUNCTION
+    csp.create_partner(text, text, csp.partner_kind, text, text, text),
+    csp.set_partner_status(text, text),
+    csp.create_billing_account(text, text, text),
+    csp.grant_billing_account_role(bigint, name, text),
+    csp.create_billing_profile(bigint, text, text, text, boolean, jsonb, text, int),
+    csp.create_invoice_section(bigint, text),
+    csp.link_partner_billing(text, bigint, bigint, boolean),
+    csp.set_customer_verification(uuid, text),
+    csp.add_product(text, text, text, text, boolean, text, text[], numeric, numeric),
+    csp.add_upgrade_path(text, text),
+    csp.set_price(text, text, text, text, numeric, date),
+    csp.set_fx_rate(text, text, date, numeric)
+    TO csp_global_admin;
+
+GRANT EXECUTE ON FUNCTION
+    csp.add_customer(text, text, text, jsonb, text, text, text, boolean),
+    csp.update_customer(uuid, text, jsonb, text, text, text),
+    csp.attest_mca(uuid)
+    TO csp_global_admin, csp_admin_agent, csp_sales_agent;

@@ -1,0 +1,296 @@
+/*-------------------------------------------------------------------------
+ *
+ * accounts.c
+ *	  R1 billing hierarchy: billing accounts, their roles, billing profiles
+ *	  and invoice sections.
+ *
+ * src/accounts.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "csp_billing.h"
+
+#include "catalog/pg_type.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+
+PG_FUNCTION_INFO_V1(csp_create_billing_account);
+PG_FUNCTION_INFO_V1(csp_grant_billing_account_role);
+PG_FUNCTION_INFO_V1(csp_create_billing_profile);
+PG_FUNCTION_INFO_V1(csp_create_invoice_section);
+
+static void
+InsertAccountRole(int64 billing_account_id, Oid member, const char *account_role)
+{
+	static CspPlan plan = {
+		"INSERT INTO csp.billing_account_role"
+		" (billing_account_id, member, account_role, granted_by, granted_at)"
+		" VALUES ($1, $2, $3, $4, $5)"
+		" ON CONFLICT (billing_account_id, member) DO UPDATE SET account_role = EXCLUDED.account_role,"
+		"   granted_by = EXCLUDED.granted_by, granted_at = EXCLUDED.granted_at",
+		5, {INT8OID, NAMEOID, TEXTOID, NAMEOID, TIMESTAMPTZOID}
+	};
+	NameData	member_name;
+	NameData	granted_by;
+	Datum		values[5];
+
+	namestrcpy(&member_name, GetUserNameFromId(member, false));
+	namestrcpy(&granted_by, GetUserNameFromId(csp_caller(), false));
+	values[0] = Int64GetDatum(billing_account_id);
+	values[1] = NameGetDatum(&member_name);
+	values[2] = CStringGetTextDatum(account_role);
+	values[3] = NameGetDatum(&granted_by);
+	values[4] = TimestampTzGetDatum(csp_now());
+	csp_spi_run(&plan, values, NULL, false, 0);
+}
+
+/* csp.create_billing_account(name, country, currency) → bigint */
+Datum
+csp_create_billing_account(PG_FUNCTION_ARGS)
+{
+	static const char *const args[] = {"name", "country", "currency"};
+	static CspPlan plan = {
+		"INSERT INTO csp.billing_account (name, country, currency, created_by, created_at)"
+		" VALUES ($1, $2, $3, $4, $5) RETURNING billing_account_id",
+		5, {TEXTOID, TEXTOID, TEXTOID, NAMEOID, TIMESTAMPTZOID}
+	};
+	char	   *name;
+	char	   *country;
+	char	   *currency;
+	NameData	creator;
+	Datum		values[5];
+	bool		isnull;
+	int64		billing_account_id;
+
+	csp_require_args(fcinfo, args, lengthof(args));
+	name = csp_arg_cstring(fcinfo, 0);
+	csp_check_nonblank(name, "name");
+	country = csp_check_country(csp_arg_cstring(fcinfo, 1));
+	currency = csp_check_currency(csp_arg_cstring(fcinfo, 2));
+	namestrcpy(&creator, GetUserNameFromId(csp_caller(), false));
+
+	SPI_connect();
+	csp_begin_action("create_billing_account");
+	values[0] = CStringGetTextDatum(name);
+	values[1] = CStringGetTextDatum(country);
+	values[2] = CStringGetTextDatum(currency);
+	values[3] = NameGetDatum(&creator);
+	values[4] = TimestampTzGetDatum(csp_now());
+	csp_spi_run(&plan, values, NULL, false, 0);
+	billing_account_id = DatumGetInt64(csp_spi_getdatum(0, 1, &isnull));
+
+	/* R1.1: the creator is the account's first and only owner */
+	InsertAccountRole(billing_account_id, csp_caller(), "owner");
+	SPI_finish();
+
+	PG_RETURN_INT64(billing_account_id);
+}
+
+/* csp.grant_billing_account_role(billing_account_id, member, account_role) */
+Datum
+csp_grant_billing_account_role(PG_FUNCTION_ARGS)
+{
+	static const char *const args[] = {"billing_account_id", "member", "account_role"};
+	int64		billing_account_id;
+	char	   *member;
+	char	   *account_role;
+	Oid			member_oid;
+
+	csp_require_args(fcinfo, args, lengthof(args));
+	billing_account_id = PG_GETARG_INT64(0);
+	member = NameStr(*PG_GETARG_NAME(1));
+	account_role = csp_arg_cstring(fcinfo, 2);
+
+	if (strcmp(account_role, "owner") != 0 && strcmp(account_role, "contributor") != 0 &&
+		strcmp(account_role, "reader") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"%s\" is not a billing account role", account_role),
+				 errhint("Use owner, contributor or reader.")));
+	member_oid = get_role_oid(member, true);
+	if (!OidIsValid(member_oid))
+		csp_report_not_found("role", member);
+
+	SPI_connect();
+	csp_begin_action("grant_billing_account_role");
+	csp_check_account_access(billing_account_id, true, true);
+	InsertAccountRole(billing_account_id, member_oid, account_role);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/* Inserts a section and returns its id; 23505 with a plain message on a duplicate name. */
+static int64
+InsertSection(int64 billing_account_id, int64 billing_profile_id, const char *name, bool is_default)
+{
+	static CspPlan plan = {
+		"INSERT INTO csp.invoice_section"
+		" (billing_account_id, billing_profile_id, name, is_default, created_at)"
+		" VALUES ($1, $2, $3, $4, $5)"
+		" ON CONFLICT (billing_account_id, billing_profile_id, name) DO NOTHING"
+		" RETURNING invoice_section_id",
+		5, {INT8OID, INT8OID, TEXTOID, BOOLOID, TIMESTAMPTZOID}
+	};
+	Datum		values[5];
+	bool		isnull;
+
+	values[0] = Int64GetDatum(billing_account_id);
+	values[1] = Int64GetDatum(billing_profile_id);
+	values[2] = CStringGetTextDatum(name);
+	values[3] = BoolGetDatum(is_default);
+	values[4] = TimestampTzGetDatum(csp_now());
+	csp_spi_run(&plan, values, NULL, false, 0);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNIQUE_VIOLATION),
+				 errmsg("billing profile " INT64_FORMAT " already has an invoice section named \"%s\"",
+						billing_profile_id, name),
+				 errhint("Choose another name, or use the existing section (csp.invoice_sections).")));
+	return DatumGetInt64(csp_spi_getdatum(0, 1, &isnull));
+}
+
+/*
+ * csp.create_billing_profile(billing_account_id, name, currency, po_number,
+ *     email_invoice, bill_to, billing_model, anniversary_day) → bigint
+ * R1.2 invoice settings; R1.3 the Default section comes with it.
+ */
+Datum
+csp_create_billing_profile(PG_FUNCTION_ARGS)
+{
+	static const char *const args[] = {"billing_account_id", "name", NULL, NULL,
+	"email_invoice", "bill_to", "billing_model", NULL};
+	static CspPlan account_currency = {
+		"SELECT currency FROM csp.billing_account WHERE billing_account_id = $1",
+		1, {INT8OID}
+	};
+	static CspPlan insert = {
+		"INSERT INTO csp.billing_profile"
+		" (billing_account_id, name, currency, po_number, email_invoice, bill_to,"
+		"  billing_model, anniversary_day, created_at)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING billing_profile_id",
+		9, {INT8OID, TEXTOID, TEXTOID, TEXTOID, BOOLOID, JSONBOID, TEXTOID, INT4OID, TIMESTAMPTZOID}
+	};
+	int64		billing_account_id;
+	char	   *name;
+	char	   *currency;
+	char	   *billing_model;
+	Jsonb	   *bill_to;
+	Datum		values[9];
+	char		nulls[9];
+	bool		isnull;
+	int64		billing_profile_id;
+
+	csp_require_args(fcinfo, args, lengthof(args));
+	billing_account_id = PG_GETARG_INT64(0);
+	name = csp_arg_cstring(fcinfo, 1);
+	csp_check_nonblank(name, "name");
+	currency = PG_ARGISNULL(2) ? NULL : csp_check_currency(csp_arg_cstring(fcinfo, 2));
+	bill_to = PG_GETARG_JSONB_P(5);
+	csp_check_jsonb_object(bill_to, "bill_to");
+	billing_model = csp_arg_cstring(fcinfo, 6);
+
+	if (strcmp(billing_model, "nce") == 0)
+	{
+		if (!PG_ARGISNULL(7))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("an NCE billing profile has no anniversary day"),
+					 errdetail("NCE billing periods are calendar months (R13.1)."),
+					 errhint("Leave anniversary_day NULL, or use billing_model => 'legacy'.")));
+	}
+	else if (strcmp(billing_model, "legacy") == 0)
+	{
+		if (PG_ARGISNULL(7) || PG_GETARG_INT32(7) < 1 ||
+			PG_GETARG_INT32(7) > TERMS_MAX_ANNIVERSARY_DAY)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("a legacy billing profile needs an anniversary day from 1 to %d",
+							TERMS_MAX_ANNIVERSARY_DAY),
+					 errdetail("Legacy billing periods run from the anniversary day to the day before it next month (R13.1)."),
+					 errhint("Pass anniversary_day => 12, for example.")));
+	}
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"%s\" is not a billing model", billing_model),
+				 errhint("Use nce or legacy.")));
+
+	SPI_connect();
+	csp_begin_action("create_billing_profile");
+	csp_check_account_access(billing_account_id, false, false);
+
+	/* R1.2: the invoice currency defaults to that of the account's country */
+	if (currency == NULL)
+	{
+		Datum		id = Int64GetDatum(billing_account_id);
+
+		csp_spi_run(&account_currency, &id, NULL, true, 1);
+		currency = csp_spi_getcstring(0, 1);
+	}
+
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = Int64GetDatum(billing_account_id);
+	values[1] = CStringGetTextDatum(name);
+	values[2] = CStringGetTextDatum(currency);
+	values[3] = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
+	nulls[3] = PG_ARGISNULL(3) ? 'n' : ' ';
+	values[4] = PG_GETARG_DATUM(4);
+	values[5] = JsonbPGetDatum(bill_to);
+	values[6] = CStringGetTextDatum(billing_model);
+	values[7] = PG_ARGISNULL(7) ? (Datum) 0 : PG_GETARG_DATUM(7);
+	nulls[7] = PG_ARGISNULL(7) ? 'n' : ' ';
+	values[8] = TimestampTzGetDatum(csp_now());
+	csp_spi_run(&insert, values, nulls, false, 0);
+	billing_profile_id = DatumGetInt64(csp_spi_getdatum(0, 1, &isnull));
+
+	InsertSection(billing_account_id, billing_profile_id, "Default", true);
+	SPI_finish();
+
+	PG_RETURN_INT64(billing_profile_id);
+}
+
+/*
+ * The billing account of a profile, or NC404.  The caller must be
+ * connected to SPI.
+ */
+int64
+csp_profile_account(int64 billing_profile_id)
+{
+	static CspPlan plan = {
+		"SELECT billing_account_id FROM csp.billing_profile WHERE billing_profile_id = $1",
+		1, {INT8OID}
+	};
+	Datum		id = Int64GetDatum(billing_profile_id);
+	bool		isnull;
+
+	csp_spi_run(&plan, &id, NULL, true, 1);
+	if (SPI_processed == 0)
+		csp_report_not_found("billing profile", psprintf(INT64_FORMAT, billing_profile_id));
+	return DatumGetInt64(csp_spi_getdatum(0, 1, &isnull));
+}
+
+/* csp.create_invoice_section(billing_profile_id, name) → bigint (R1.3) */
+Datum
+csp_create_invoice_section(PG_FUNCTION_ARGS)
+{
+	static const char *const args[] = {"billing_profile_id", "name"};
+	int64		billing_profile_id;
+	int64		billing_account_id;
+	char	   *name;
+	int64		section_id;
+
+	csp_require_args(fcinfo, args, lengthof(args));
+	billing_profile_id = PG_GETARG_INT64(0);
+	name = csp_arg_cstring(fcinfo, 1);
+	csp_check_nonblank(name, "name");
+
+	SPI_connect();
+	csp_begin_action("create_invoice_section");
+	billing_account_id = csp_profile_account(billing_profile_id);
+	csp_check_account_access(billing_account_id, false, false);
+	section_id = InsertSection(billing_account_id, billing_profile_id, name, false);
+	SPI_finish();
+
+	PG_RETURN_INT64(section_id);
+}

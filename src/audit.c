@@ -1,0 +1,227 @@
+/*-------------------------------------------------------------------------
+ *
+ * audit.c
+ *	  The caller's identity and the append-only audit log.
+ *
+ * Every state table carries the C trigger csp.audit_trigger(id_column), so
+ * no code path can change state without leaving a row in csp.audit_log:
+ * who (the caller), when (csp.now()), which API action, which object, and
+ * the row before and after as jsonb.
+ *
+ * Writing functions are SECURITY DEFINER, so inside them current_user is
+ * the extension's owner.  The person who called is the "outer" user: the
+ * session user, or the role it SET ROLE to.  That is who the log names.
+ *
+ * src/audit.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "csp_billing.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+PG_FUNCTION_INFO_V1(csp_audit_trigger);
+
+/* The API action under way in this transaction, set by csp_begin_action. */
+static const char *current_action = NULL;
+
+/* One kept INSERT plan per audited table: its row type differs. */
+typedef struct AuditPlanEntry
+{
+	Oid			relid;			/* hash key */
+	Oid			rowtype;
+	SPIPlanPtr	plan;
+} AuditPlanEntry;
+
+static HTAB *audit_plans = NULL;
+
+Oid
+csp_caller(void)
+{
+	return GetOuterUserId();
+}
+
+static void
+ResetActionAtTransactionEnd(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT ||
+		event == XACT_EVENT_PREPARE)
+		current_action = NULL;
+}
+
+void
+csp_audit_init(void)
+{
+	RegisterXactCallback(ResetActionAtTransactionEnd, NULL);
+}
+
+/* Names the API action whose row changes the audit trigger will record. */
+void
+csp_begin_action(const char *action)
+{
+	current_action = action;
+}
+
+static SPIPlanPtr
+AuditPlanFor(Relation rel)
+{
+	AuditPlanEntry *entry;
+	bool		found;
+
+	if (audit_plans == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(AuditPlanEntry);
+		audit_plans = hash_create("csp_billing audit plans", 32, &ctl,
+								  HASH_ELEM | HASH_BLOBS);
+	}
+
+	entry = hash_search(audit_plans, &RelationGetRelid(rel), HASH_ENTER, &found);
+	if (!found || entry->rowtype != rel->rd_rel->reltype || entry->plan == NULL)
+	{
+		Oid			argtypes[9];
+		SPIPlanPtr	plan;
+
+		entry->plan = NULL;
+		entry->rowtype = rel->rd_rel->reltype;
+		argtypes[0] = INT8OID;
+		argtypes[1] = TIMESTAMPTZOID;
+		argtypes[2] = NAMEOID;
+		argtypes[3] = TEXTOID;
+		argtypes[4] = TEXTOID;
+		argtypes[5] = TEXTOID;
+		argtypes[6] = TEXTOID;
+		argtypes[7] = entry->rowtype;
+		argtypes[8] = entry->rowtype;
+		plan = SPI_prepare("INSERT INTO csp.audit_log"
+						   " (billing_account_id, at, actor, action, operation,"
+						   "  object_type, object_id, before, after)"
+						   " VALUES ($1, $2, $3, $4, $5, $6, $7,"
+						   "  pg_catalog.to_jsonb($8), pg_catalog.to_jsonb($9))",
+						   9, argtypes);
+		if (plan == NULL || SPI_keepplan(plan) != 0)
+			elog(ERROR, "could not prepare the audit insert for \"%s\"",
+				 RelationGetRelationName(rel));
+		entry->plan = plan;
+	}
+	return entry->plan;
+}
+
+/*
+ * AFTER INSERT OR UPDATE OR DELETE FOR EACH ROW
+ * EXECUTE FUNCTION csp.audit_trigger('id_column')
+ */
+Datum
+csp_audit_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	Relation	rel;
+	TupleDesc	tupdesc;
+	HeapTuple	before = NULL;
+	HeapTuple	after = NULL;
+	HeapTuple	current;
+	const char *operation;
+	int			idcol;
+	int			accountcol;
+	char	   *object_id;
+	Datum		values[9];
+	char		nulls[9];
+	NameData	actor;
+	bool		isnull;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "csp.audit_trigger: not called by trigger manager");
+	if (!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+		elog(ERROR, "csp.audit_trigger: must be fired AFTER ... FOR EACH ROW");
+	if (trigdata->tg_trigger->tgnargs != 1)
+		elog(ERROR, "csp.audit_trigger: expects the id column name as its argument");
+
+	rel = trigdata->tg_relation;
+	tupdesc = RelationGetDescr(rel);
+
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+	{
+		operation = "insert";
+		after = trigdata->tg_trigtuple;
+	}
+	else if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+	{
+		operation = "update";
+		before = trigdata->tg_trigtuple;
+		after = trigdata->tg_newtuple;
+	}
+	else
+	{
+		operation = "delete";
+		before = trigdata->tg_trigtuple;
+	}
+	current = after ? after : before;
+
+	idcol = SPI_fnumber(tupdesc, trigdata->tg_trigger->tgargs[0]);
+	if (idcol <= 0)
+		elog(ERROR, "csp.audit_trigger: \"%s\" has no column \"%s\"",
+			 RelationGetRelationName(rel), trigdata->tg_trigger->tgargs[0]);
+	object_id = SPI_getvalue(current, tupdesc, idcol);
+	accountcol = SPI_fnumber(tupdesc, "billing_account_id");
+
+	namestrcpy(&actor, GetUserNameFromId(csp_caller(), false));
+	memset(nulls, ' ', sizeof(nulls));
+
+	if (accountcol > 0)
+		values[0] = SPI_getbinval(current, tupdesc, accountcol, &isnull);
+	else
+		isnull = true;
+	if (isnull)
+		nulls[0] = 'n';
+	values[1] = TimestampTzGetDatum(csp_now());
+	values[2] = NameGetDatum(&actor);
+	values[3] = CStringGetTextDatum(current_action ? current_action : "direct");
+	values[4] = CStringGetTextDatum(operation);
+	values[5] = CStringGetTextDatum(RelationGetRelationName(rel));
+	values[6] = CStringGetTextDatum(object_id ? object_id : "");
+	values[7] = before ? heap_copy_tuple_as_datum(before, tupdesc) : (Datum) 0;
+	nulls[7] = before ? ' ' : 'n';
+	values[8] = after ? heap_copy_tuple_as_datum(after, tupdesc) : (Datum) 0;
+	nulls[8] = after ? ' ' : 'n';
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "csp.audit_trigger: SPI_connect failed");
+	if (SPI_execute_plan(AuditPlanFor(rel), values, nulls, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "csp.audit_trigger: audit insert failed");
+	SPI_finish();
+
+	return PointerGetDatum(NULL);
+}
+
+/*
+ * BEFORE UPDATE OR DELETE FOR EACH ROW EXECUTE FUNCTION
+ * csp.append_only_trigger(): the table is a log; corrections are new rows.
+ */
+PG_FUNCTION_INFO_V1(csp_append_only_trigger);
+
+Datum
+csp_append_only_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "csp.append_only_trigger: not called by trigger manager");
+
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("%s is append-only", RelationGetRelationName(trigdata->tg_relation)),
+			 errdetail("Rows of this table are never updated or deleted."),
+			 errhint("Record a correction as a new row through the csp functions.")));
+	PG_RETURN_NULL();
+}

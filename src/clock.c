@@ -1,0 +1,127 @@
+/*-------------------------------------------------------------------------
+ *
+ * clock.c
+ *	  The engine's notion of "now": csp.clock and csp.now().
+ *
+ * Every function that needs an instant takes it from csp_now(), so a whole
+ * billing history can be replayed by setting csp.clock.  The setting is
+ * parsed once, when it is set (in the session's TimeZone, like any
+ * timestamptz literal), and a bad value is refused at SET time rather than
+ * at the first purchase.  Empty means real time: the transaction's start,
+ * like now(), so one transaction sees one instant.
+ *
+ * src/clock.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "csp_billing.h"
+
+#include "miscadmin.h"
+#include "utils/datetime.h"
+#include "utils/guc.h"
+
+PG_FUNCTION_INFO_V1(csp_now_sql);
+
+char	   *csp_clock_setting = NULL;
+
+/* The parsed value of csp.clock; valid while csp_clock_is_set. */
+static bool csp_clock_is_set = false;
+static TimestampTz csp_clock_value = 0;
+
+/*
+ * Parse a timestamptz literal without throwing: GUC check hooks must report
+ * problems through GUC_check_errdetail and return false.
+ */
+static bool
+ParseClockValue(const char *text, TimestampTz *result)
+{
+	char		workbuf[MAXDATELEN + 1];
+	char	   *field[MAXDATEFIELDS];
+	int			ftype[MAXDATEFIELDS];
+	int			nf;
+	int			dtype;
+	int			tz;
+	fsec_t		fsec;
+	struct pg_tm tt,
+			   *tm = &tt;
+
+	if (ParseDateTime(text, workbuf, sizeof(workbuf),
+					  field, ftype, MAXDATEFIELDS, &nf) != 0)
+		return false;
+	if (DecodeDateTime(field, ftype, nf, &dtype, tm, &fsec, &tz) != 0)
+		return false;
+	if (dtype != DTK_DATE)
+		return false;			/* "now", "infinity" and friends are refused */
+	if (tm2timestamp(tm, fsec, &tz, result) != 0)
+		return false;
+	return IS_VALID_TIMESTAMP(*result);
+}
+
+static bool
+CheckClock(char **newval, void **extra, GucSource source)
+{
+	TimestampTz parsed;
+	TimestampTz *saved;
+
+	if (*newval == NULL || (*newval)[0] == '\0')
+		return true;
+
+	if (!ParseClockValue(*newval, &parsed))
+	{
+		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+		GUC_check_errdetail("\"%s\" is not a timestamp with time zone.", *newval);
+		GUC_check_errhint("Use an ISO timestamp such as '2025-01-15 10:00+00', or an empty string for real time.");
+		return false;
+	}
+
+	/* GUC frees "extra" with free(), so it must come from malloc */
+	saved = (TimestampTz *) malloc(sizeof(TimestampTz));
+	if (saved == NULL)
+		return false;
+	*saved = parsed;
+	*extra = saved;
+	return true;
+}
+
+static void
+AssignClock(const char *newval, void *extra)
+{
+	if (extra == NULL)
+	{
+		csp_clock_is_set = false;
+		return;
+	}
+	csp_clock_is_set = true;
+	csp_clock_value = *(TimestampTz *) extra;
+}
+
+void
+csp_define_clock_guc(void)
+{
+	DefineCustomStringVariable("csp.clock",
+							   "Pins the billing engine's current time (empty: real time).",
+							   "Used to replay histories, back-fill and test; "
+							   "every csp function that takes an instant defaults to it.",
+							   &csp_clock_setting,
+							   "",
+							   PGC_USERSET,
+							   0,
+							   CheckClock,
+							   AssignClock,
+							   NULL);
+}
+
+TimestampTz
+csp_now(void)
+{
+	if (csp_clock_is_set)
+		return csp_clock_value;
+	return GetCurrentTransactionStartTimestamp();
+}
+
+/* csp.now() → timestamptz */
+Datum
+csp_now_sql(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TIMESTAMPTZ(csp_now());
+}

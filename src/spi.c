@@ -1,0 +1,56 @@
+/*-------------------------------------------------------------------------
+ *
+ * spi.c
+ *	  Prepare-once SPI plans.
+ *
+ * Every query the engine runs is a static CspPlan at its call site: the SQL
+ * text (schema-qualified, parameterised, never built from input) and its
+ * argument types.  The plan is prepared on first use and kept for the life
+ * of the backend; the plan cache re-analyses it by itself when the tables
+ * change, including after DROP/CREATE EXTENSION.
+ *
+ * src/spi.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "csp_billing.h"
+
+#include "utils/builtins.h"
+
+int
+csp_spi_run(CspPlan *plan, Datum *values, const char *nulls,
+			bool read_only, long count)
+{
+	int			rc;
+
+	if (plan->plan == NULL)
+	{
+		SPIPlanPtr	prepared = SPI_prepare(plan->sql, plan->nargs, plan->argtypes);
+
+		if (prepared == NULL)
+			elog(ERROR, "could not prepare \"%s\": %s",
+				 plan->sql, SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(prepared) != 0)
+			elog(ERROR, "could not keep the plan of \"%s\"", plan->sql);
+		plan->plan = prepared;
+	}
+
+	rc = SPI_execute_plan(plan->plan, values, nulls, read_only, count);
+	if (rc < 0)
+		elog(ERROR, "could not run \"%s\": %s", plan->sql, SPI_result_code_string(rc));
+	return rc;
+}
+
+/* Column "col" (1-based) of result row "row" (0-based) of the last query. */
+Datum
+csp_spi_getdatum(int row, int col, bool *isnull)
+{
+	return SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, isnull);
+}
+
+/* The same as a C string in the current memory context, or NULL. */
+char *
+csp_spi_getcstring(int row, int col)
+{
+	return SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col);
+}
