@@ -249,6 +249,127 @@ CREATE TABLE csp.fx_rate (
 );
 
 ------------------------------------------------------------------------------
+-- R4-R6, R9 Subscriptions, seat lots and the charge ledger
+------------------------------------------------------------------------------
+CREATE FUNCTION csp.subscription_lifecycle_trigger() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'csp_subscription_lifecycle_trigger' LANGUAGE C;
+CREATE FUNCTION csp.charge_ledger_trigger() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'csp_charge_ledger_trigger' LANGUAGE C;
+
+CREATE TABLE csp.subscription (
+    billing_account_id      bigint      NOT NULL,
+    subscription_id         uuid        NOT NULL DEFAULT gen_random_uuid(),
+    billing_profile_id      bigint      NOT NULL,
+    invoice_section_id      bigint      NOT NULL,
+    customer_id             uuid        NOT NULL REFERENCES csp.customer,
+    partner_id              text        NOT NULL REFERENCES csp.partner,
+    sku_id                  text        NOT NULL REFERENCES csp.product,
+    friendly_name           text,
+    quantity                int         NOT NULL CHECK (quantity >= 0),
+    status                  text        NOT NULL CHECK (status IN ('active', 'suspended', 'cancelled', 'expired')),
+    is_trial                boolean     NOT NULL DEFAULT false,
+    auto_renew              boolean     NOT NULL,
+    term                    text        NOT NULL CHECK (term IN ('P1M', 'P1Y', 'P3Y')),
+    billing_frequency       text        NOT NULL CHECK (billing_frequency IN ('monthly', 'annual', 'triennial', 'one_time')),
+    term_start              date        NOT NULL,
+    term_end                date        NOT NULL,
+    term_started_at         timestamptz NOT NULL,
+    cancellation_allowed_until timestamptz NOT NULL,
+    unit_price              numeric     NOT NULL CHECK (unit_price >= 0),
+    currency                text        NOT NULL,
+    pricing_currency        text        NOT NULL,
+    parent_subscription_id  uuid,
+    reseller_id             text        REFERENCES csp.partner,
+    additional_resellers    text[]      NOT NULL DEFAULT '{}',
+    promotion_id            text,
+    update_count            int         NOT NULL DEFAULT 0 CHECK (update_count BETWEEN 0 AND 1200),
+    scheduled_change        jsonb,
+    -- start of the next billing cycle not charged yet; NULL when the term has none left
+    next_charge_date        date,
+    purchased_at            timestamptz NOT NULL,
+    suspended_at            timestamptz,
+    ended_at                timestamptz,
+    PRIMARY KEY (billing_account_id, subscription_id),
+    FOREIGN KEY (billing_account_id, billing_profile_id) REFERENCES csp.billing_profile,
+    FOREIGN KEY (billing_account_id, invoice_section_id) REFERENCES csp.invoice_section,
+    CHECK (term_end >= term_start),
+    CHECK (cardinality(additional_resellers) <= 5)
+);
+CREATE INDEX ON csp.subscription (subscription_id);
+CREATE INDEX ON csp.subscription (customer_id, sku_id);
+CREATE INDEX ON csp.subscription (parent_subscription_id) WHERE parent_subscription_id IS NOT NULL;
+-- what renewals and cycle charges scan
+CREATE INDEX subscription_live_by_end ON csp.subscription (term_end)
+    WHERE status IN ('active', 'suspended');
+CREATE INDEX subscription_charge_due ON csp.subscription (next_charge_date)
+    WHERE next_charge_date IS NOT NULL AND status IN ('active', 'suspended');
+CREATE TRIGGER lifecycle BEFORE INSERT OR UPDATE OR DELETE ON csp.subscription
+    FOR EACH ROW EXECUTE FUNCTION csp.subscription_lifecycle_trigger();
+
+-- R5.2: every increase of seats is a lot with its own 168-hour window
+CREATE SEQUENCE csp.seat_lot_id_seq;
+CREATE TABLE csp.seat_lot (
+    billing_account_id      bigint      NOT NULL,
+    lot_id                  bigint      NOT NULL DEFAULT nextval('csp.seat_lot_id_seq'),
+    subscription_id         uuid        NOT NULL,
+    term_start              date        NOT NULL,
+    source                  text        NOT NULL CHECK (source IN ('purchase', 'increase', 'renewal', 'conversion', 'transfer', 'upgrade')),
+    added_at                timestamptz NOT NULL,
+    reducible_until         timestamptz NOT NULL,
+    quantity_added          int         NOT NULL CHECK (quantity_added > 0),
+    quantity                int         NOT NULL CHECK (quantity BETWEEN 0 AND quantity_added),
+    PRIMARY KEY (billing_account_id, lot_id),
+    FOREIGN KEY (billing_account_id, subscription_id) REFERENCES csp.subscription
+);
+CREATE INDEX ON csp.seat_lot (billing_account_id, subscription_id, term_start);
+
+-- The charge ledger: append-only; a line is only ever attached to an invoice
+CREATE SEQUENCE csp.charge_id_seq;
+CREATE TABLE csp.charge (
+    billing_account_id      bigint      NOT NULL,
+    charge_id               bigint      NOT NULL DEFAULT nextval('csp.charge_id_seq'),
+    billing_profile_id      bigint      NOT NULL,
+    invoice_section_id      bigint      NOT NULL,
+    partner_id              text        NOT NULL,
+    customer_id             uuid        NOT NULL,
+    subscription_id         uuid        NOT NULL,
+    sku_id                  text        NOT NULL,
+    charge_type             text        NOT NULL CHECK (charge_type IN (
+                                'new', 'renew', 'cycleCharge', 'addQuantity', 'removeQuantity',
+                                'moveQuantity', 'cancelImmediate', 'convert', 'changeBillingPlan',
+                                'customerCredit', 'extendTerm', 'usage')),
+    charge_start            date        NOT NULL,
+    charge_end              date        NOT NULL,
+    cycle_start             date        NOT NULL,
+    posted_at               timestamptz NOT NULL,
+    quantity                numeric     NOT NULL,
+    unit_price              numeric     NOT NULL,
+    days_charged            int         NOT NULL CHECK (days_charged >= 0),
+    days_in_cycle           int         NOT NULL CHECK (days_in_cycle > 0 AND days_charged <= days_in_cycle),
+    amount                  numeric     NOT NULL,
+    currency                text        NOT NULL,
+    pricing_currency        text        NOT NULL,
+    fx_rate                 numeric     NOT NULL CHECK (fx_rate > 0),
+    reference_id            uuid        NOT NULL,
+    lot_id                  bigint,
+    refunds_charge_id       bigint,
+    meter_id                text,
+    invoice_number          text,
+    PRIMARY KEY (billing_account_id, charge_id),
+    FOREIGN KEY (billing_account_id, subscription_id) REFERENCES csp.subscription,
+    FOREIGN KEY (billing_account_id, refunds_charge_id) REFERENCES csp.charge,
+    CHECK (charge_end >= charge_start)
+);
+CREATE INDEX ON csp.charge (billing_account_id, subscription_id, charge_start);
+CREATE INDEX charge_unbilled ON csp.charge (billing_account_id, billing_profile_id, posted_at)
+    WHERE invoice_number IS NULL;
+-- one charge per subscription and billing cycle for the full-cycle charge types
+CREATE UNIQUE INDEX charge_one_per_cycle ON csp.charge (billing_account_id, subscription_id, cycle_start)
+    WHERE charge_type IN ('new', 'renew', 'cycleCharge');
+CREATE TRIGGER ledger BEFORE UPDATE OR DELETE ON csp.charge
+    FOR EACH ROW EXECUTE FUNCTION csp.charge_ledger_trigger();
+
+------------------------------------------------------------------------------
 -- Audit every state table
 ------------------------------------------------------------------------------
 CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON csp.billing_account
@@ -271,6 +392,10 @@ CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON csp.price
     FOR EACH ROW EXECUTE FUNCTION csp.audit_trigger('sku_id');
 CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON csp.fx_rate
     FOR EACH ROW EXECUTE FUNCTION csp.audit_trigger('from_currency');
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON csp.subscription
+    FOR EACH ROW EXECUTE FUNCTION csp.audit_trigger('subscription_id');
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON csp.seat_lot
+    FOR EACH ROW EXECUTE FUNCTION csp.audit_trigger('lot_id');
 
 ------------------------------------------------------------------------------
 -- Set-up functions (R1-R4, R12)
@@ -350,6 +475,50 @@ CREATE FUNCTION csp.set_fx_rate(from_currency text, to_currency text, rate_date 
     SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
 ------------------------------------------------------------------------------
+-- Subscription functions (R4-R6, R9, R11)
+------------------------------------------------------------------------------
+CREATE FUNCTION csp.purchase(customer_id uuid, sku_id text, quantity int, term text DEFAULT 'P1Y',
+                             billing_frequency text DEFAULT 'monthly', auto_renew boolean DEFAULT true,
+                             invoice_section_id bigint DEFAULT NULL, coterminate_with uuid DEFAULT NULL,
+                             align_to_calendar_month boolean DEFAULT false, reseller_id text DEFAULT NULL,
+                             additional_resellers text[] DEFAULT '{}', friendly_name text DEFAULT NULL)
+    RETURNS uuid AS 'MODULE_PATHNAME', 'csp_purchase' LANGUAGE C
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION csp.change_quantity(subscription_id uuid, quantity int)
+    RETURNS void AS 'MODULE_PATHNAME', 'csp_change_quantity' LANGUAGE C
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION csp.reducible_licenses(subscription_id uuid)
+    RETURNS TABLE (quantity int, reducible_until timestamptz)
+    AS 'MODULE_PATHNAME', 'csp_reducible_licenses' LANGUAGE C STABLE
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION csp.suspend(subscription_id uuid)
+    RETURNS void AS 'MODULE_PATHNAME', 'csp_suspend' LANGUAGE C
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION csp.reactivate(subscription_id uuid)
+    RETURNS void AS 'MODULE_PATHNAME', 'csp_reactivate' LANGUAGE C
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION csp.cancel(subscription_id uuid)
+    RETURNS void AS 'MODULE_PATHNAME', 'csp_cancel' LANGUAGE C
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION csp.set_auto_renew(subscription_id uuid, enabled boolean)
+    RETURNS void AS 'MODULE_PATHNAME', 'csp_set_auto_renew' LANGUAGE C
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION csp.rename(subscription_id uuid, friendly_name text)
+    RETURNS void AS 'MODULE_PATHNAME', 'csp_rename' LANGUAGE C
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION csp.run_cycle_charges(as_of timestamptz DEFAULT csp.now())
+    RETURNS int AS 'MODULE_PATHNAME', 'csp_run_cycle_charges' LANGUAGE C
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+------------------------------------------------------------------------------
 -- Views of the public contract (security_invoker: the caller's rights apply)
 ------------------------------------------------------------------------------
 CREATE VIEW csp.customers WITH (security_invoker = true) AS
@@ -385,6 +554,87 @@ CREATE VIEW csp.billing_profiles WITH (security_invoker = true) AS
       JOIN csp.billing_account a USING (billing_account_id);
 COMMENT ON VIEW csp.billing_profiles IS 'Billing profiles with their billing account (R1.1, R1.2)';
 
+
+CREATE VIEW csp.subscriptions WITH (security_invoker = true) AS
+    SELECT s.subscription_id, s.customer_id, s.partner_id, s.sku_id, s.quantity, s.status,
+           s.is_trial, s.auto_renew, s.term, s.billing_frequency, s.term_start, s.term_end,
+           s.cancellation_allowed_until, s.parent_subscription_id, s.invoice_section_id,
+           s.update_count, s.scheduled_change
+      FROM csp.subscription s;
+COMMENT ON VIEW csp.subscriptions IS 'Every subscription with its term, state and scheduled change (R4-R9)';
+COMMENT ON COLUMN csp.subscriptions.subscription_id IS 'Subscription id (uuid)';
+COMMENT ON COLUMN csp.subscriptions.customer_id IS 'The customer the subscription was sold to';
+COMMENT ON COLUMN csp.subscriptions.partner_id IS 'The partner of record';
+COMMENT ON COLUMN csp.subscriptions.sku_id IS 'The product SKU';
+COMMENT ON COLUMN csp.subscriptions.quantity IS 'Licenses (seats); 1 for usage-based subscriptions';
+COMMENT ON COLUMN csp.subscriptions.status IS 'active, suspended, cancelled or expired (R6.1)';
+COMMENT ON COLUMN csp.subscriptions.is_trial IS 'A free 25-seat P1M trial (R9)';
+COMMENT ON COLUMN csp.subscriptions.auto_renew IS 'Renews at the end of the term (R6.5)';
+COMMENT ON COLUMN csp.subscriptions.term IS 'Term duration: P1M, P1Y or P3Y';
+COMMENT ON COLUMN csp.subscriptions.billing_frequency IS 'monthly, annual, triennial or one_time';
+COMMENT ON COLUMN csp.subscriptions.term_start IS 'First day of the current term (UTC date)';
+COMMENT ON COLUMN csp.subscriptions.term_end IS 'Last day of the current term, inclusive (UTC date)';
+COMMENT ON COLUMN csp.subscriptions.cancellation_allowed_until IS 'End of the window in which cancel refunds (R6.3, R6.4)';
+COMMENT ON COLUMN csp.subscriptions.parent_subscription_id IS 'The base subscription of an add-on (R4.8)';
+COMMENT ON COLUMN csp.subscriptions.invoice_section_id IS 'The invoice section the charges are grouped under (R1.3)';
+COMMENT ON COLUMN csp.subscriptions.update_count IS 'Updates so far; at most 1,200 (R4.9)';
+COMMENT ON COLUMN csp.subscriptions.scheduled_change IS 'Change to apply at renewal (R7), or NULL';
+
+CREATE VIEW csp.subscriptions_export WITH (security_invoker = true) AS
+    SELECT s.subscription_id, s.customer_id, coalesce(s.friendly_name, p.name) AS name, s.quantity,
+           s.status, s.auto_renew, s.term_end + 1 AS renewal_date, s.term,
+           s.billing_frequency AS billing_cycle, s.promotion_id, s.reseller_id
+      FROM csp.subscription s
+      JOIN csp.product p ON p.sku_id = s.sku_id;
+COMMENT ON VIEW csp.subscriptions_export IS 'The subscription export of the partner portal ([S] "export subscription data")';
+COMMENT ON COLUMN csp.subscriptions_export.subscription_id IS 'Subscription id';
+COMMENT ON COLUMN csp.subscriptions_export.customer_id IS 'Customer id';
+COMMENT ON COLUMN csp.subscriptions_export.name IS 'Friendly name, or the product name';
+COMMENT ON COLUMN csp.subscriptions_export.quantity IS 'Licenses';
+COMMENT ON COLUMN csp.subscriptions_export.status IS 'active, suspended, cancelled or expired';
+COMMENT ON COLUMN csp.subscriptions_export.auto_renew IS 'Renews at term end';
+COMMENT ON COLUMN csp.subscriptions_export.renewal_date IS 'The day after the term end: when the renewal happens (R6.6)';
+COMMENT ON COLUMN csp.subscriptions_export.term IS 'Term duration';
+COMMENT ON COLUMN csp.subscriptions_export.billing_cycle IS 'Billing frequency';
+COMMENT ON COLUMN csp.subscriptions_export.promotion_id IS 'Promotion applied, if any';
+COMMENT ON COLUMN csp.subscriptions_export.reseller_id IS 'Indirect reseller attached (R2.3)';
+
+CREATE VIEW csp.line_items WITH (security_invoker = true) AS
+    SELECT c.invoice_number, c.billing_profile_id, c.invoice_section_id, c.partner_id, c.customer_id,
+           cu.legal_name AS customer_name, c.subscription_id, c.sku_id, c.charge_type,
+           c.charge_start, c.charge_end, c.posted_at, c.quantity, c.unit_price, c.days_charged,
+           c.days_in_cycle, c.amount, c.currency, c.pricing_currency, c.fx_rate, c.reference_id,
+           c.charge_id
+      FROM csp.charge c
+      JOIN csp.customer cu ON cu.customer_id = c.customer_id;
+COMMENT ON VIEW csp.line_items IS 'The charge ledger in reconciliation-file form (R11, R13.2)';
+COMMENT ON COLUMN csp.line_items.invoice_number IS 'Invoice the line is billed on; NULL while unbilled';
+COMMENT ON COLUMN csp.line_items.billing_profile_id IS 'Billing profile invoiced';
+COMMENT ON COLUMN csp.line_items.invoice_section_id IS 'Invoice section the line is grouped under';
+COMMENT ON COLUMN csp.line_items.partner_id IS 'Partner of record';
+COMMENT ON COLUMN csp.line_items.customer_id IS 'Customer (R13.2: reconciliation lines carry the CustomerId)';
+COMMENT ON COLUMN csp.line_items.customer_name IS 'Customer legal name';
+COMMENT ON COLUMN csp.line_items.subscription_id IS 'Subscription charged';
+COMMENT ON COLUMN csp.line_items.sku_id IS 'Product SKU';
+COMMENT ON COLUMN csp.line_items.charge_type IS 'new, renew, cycleCharge, addQuantity, removeQuantity, moveQuantity, cancelImmediate, convert, changeBillingPlan, customerCredit, extendTerm or usage';
+COMMENT ON COLUMN csp.line_items.charge_start IS 'First day charged (UTC date)';
+COMMENT ON COLUMN csp.line_items.charge_end IS 'Last day charged, inclusive';
+COMMENT ON COLUMN csp.line_items.posted_at IS 'When the line was posted (csp.now())';
+COMMENT ON COLUMN csp.line_items.quantity IS 'Seats charged; the signed delta for quantity changes and refunds';
+COMMENT ON COLUMN csp.line_items.unit_price IS 'Price per seat per full billing cycle, in the pricing currency';
+COMMENT ON COLUMN csp.line_items.days_charged IS 'Days charged: charge_end - charge_start + 1';
+COMMENT ON COLUMN csp.line_items.days_in_cycle IS 'Days in the full billing cycle: the proration divisor';
+COMMENT ON COLUMN csp.line_items.amount IS 'round(unit_price * fx_rate * quantity * days_charged / days_in_cycle) to the currency''s minor unit';
+COMMENT ON COLUMN csp.line_items.currency IS 'Billing currency (the profile''s)';
+COMMENT ON COLUMN csp.line_items.pricing_currency IS 'Currency of unit_price (USD for USD-priced products, R12.2)';
+COMMENT ON COLUMN csp.line_items.fx_rate IS 'Pricing to billing currency rate of the posting month (R12.3); 1 when the same';
+COMMENT ON COLUMN csp.line_items.reference_id IS 'Shared by the lines of one action';
+COMMENT ON COLUMN csp.line_items.charge_id IS 'Ledger line id';
+
+CREATE VIEW csp.unbilled_charges WITH (security_invoker = true) AS
+    SELECT * FROM csp.line_items WHERE invoice_number IS NULL;
+COMMENT ON VIEW csp.unbilled_charges IS 'Charges not yet on an invoice (R11.4)';
+
 ------------------------------------------------------------------------------
 -- pg_dump keeps the data of every table and sequence
 ------------------------------------------------------------------------------
@@ -403,6 +653,11 @@ SELECT pg_catalog.pg_extension_config_dump('csp.product', '');
 SELECT pg_catalog.pg_extension_config_dump('csp.upgrade_path', '');
 SELECT pg_catalog.pg_extension_config_dump('csp.price', '');
 SELECT pg_catalog.pg_extension_config_dump('csp.fx_rate', '');
+SELECT pg_catalog.pg_extension_config_dump('csp.subscription', '');
+SELECT pg_catalog.pg_extension_config_dump('csp.seat_lot', '');
+SELECT pg_catalog.pg_extension_config_dump('csp.seat_lot_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('csp.charge', '');
+SELECT pg_catalog.pg_extension_config_dump('csp.charge_id_seq', '');
 
 ------------------------------------------------------------------------------
 -- Privileges: nothing for PUBLIC; each group role gets what API.md grants it
@@ -442,6 +697,16 @@ GRANT EXECUTE ON FUNCTION
     csp.set_price(text, text, text, text, numeric, date),
     csp.set_fx_rate(text, text, date, numeric)
     TO csp_global_admin;
+
+-- subscriptions: every agent role but the reader
+GRANT EXECUTE ON FUNCTION
+    csp.purchase(uuid, text, int, text, text, boolean, bigint, uuid, boolean, text, text[], text),
+    csp.change_quantity(uuid, int), csp.reducible_licenses(uuid),
+    csp.suspend(uuid), csp.reactivate(uuid), csp.cancel(uuid),
+    csp.set_auto_renew(uuid, boolean), csp.rename(uuid, text)
+    TO csp_global_admin, csp_admin_agent, csp_sales_agent, csp_helpdesk_agent, csp_billing_admin;
+
+GRANT EXECUTE ON FUNCTION csp.run_cycle_charges(timestamptz) TO csp_global_admin;
 
 GRANT EXECUTE ON FUNCTION
     csp.add_customer(text, text, text, jsonb, text, text, text, boolean),

@@ -111,9 +111,31 @@ csp_define_clock_guc(void)
 							   NULL);
 }
 
+/*
+ * Jobs run "as of" an instant they are given: while one runs, that instant
+ * is the engine's now, so everything it posts carries it.
+ */
+static bool csp_job_instant_is_set = false;
+static TimestampTz csp_job_instant = 0;
+
+void
+csp_set_job_instant(TimestampTz instant)
+{
+	csp_job_instant = instant;
+	csp_job_instant_is_set = true;
+}
+
+void
+csp_clear_job_instant(void)
+{
+	csp_job_instant_is_set = false;
+}
+
 TimestampTz
 csp_now(void)
 {
+	if (csp_job_instant_is_set)
+		return csp_job_instant;
 	if (csp_clock_is_set)
 		return csp_clock_value;
 	return GetCurrentTransactionStartTimestamp();

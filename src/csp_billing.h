@@ -49,6 +49,8 @@
 extern char *csp_clock_setting;
 extern void csp_define_clock_guc(void);
 extern TimestampTz csp_now(void);
+extern void csp_set_job_instant(TimestampTz instant);
+extern void csp_clear_job_instant(void);
 
 /* args.c: argument checks shared by every SQL-callable function */
 extern void csp_require_args(FunctionCallInfo fcinfo, const char *const *names, int nnames);
@@ -95,7 +97,7 @@ extern void csp_check_amount(Numeric value, const char *what, int max_scale);
 #define CSP_RATE_SCALE 10
 
 /* spi.c: plans prepared once per backend and kept */
-#define CSP_PLAN_MAX_ARGS 16
+#define CSP_PLAN_MAX_ARGS 32
 typedef struct CspPlan
 {
 	const char *sql;
@@ -114,6 +116,88 @@ extern void csp_audit_init(void);
 extern void csp_begin_action(const char *action);
 extern Oid	csp_caller(void);
 
+
+/*
+ * A subscription as the engine works on it: the row, locked FOR UPDATE,
+ * with what the rules need from its product and customer.  Pointers refer
+ * to SPI memory and live until SPI_finish.
+ */
+typedef struct SubscriptionRow
+{
+	int64		billing_account_id;
+	Datum		subscription_id;	/* uuid */
+	int64		billing_profile_id;
+	int64		invoice_section_id;
+	Datum		customer_id;	/* uuid */
+	char	   *partner_id;
+	char	   *sku_id;
+	int32		quantity;
+	char	   *status;
+	bool		is_trial;
+	bool		auto_renew;
+	TermCode	term;
+	BillingFrequency frequency;
+	DateADT		term_start;
+	DateADT		term_end;
+	TimestampTz term_started_at;
+	TimestampTz cancellation_allowed_until;
+	Numeric		unit_price;
+	char	   *currency;
+	char	   *pricing_currency;
+	bool		has_parent;
+	Datum		parent_subscription_id;
+	int32		update_count;
+	char	   *publisher;
+	char	   *billing_type;
+	char	   *verification_status;
+	bool		has_next_charge;
+	DateADT		next_charge_date;
+} SubscriptionRow;
+
+/* One ledger line to post; amount is computed by csp_post_charge. */
+typedef struct ChargeLine
+{
+	const char *charge_type;
+	DateADT		charge_start;
+	DateADT		charge_end;
+	DateADT		cycle_start;	/* unclipped start of the cycle */
+	int32		days_in_cycle;
+	int64		quantity;		/* signed: negative for refunds */
+	Numeric		unit_price;		/* in the pricing currency */
+	Numeric		fx_rate;		/* pricing → billing currency */
+	Datum		reference_id;	/* uuid */
+	int64		lot_id;			/* 0: none */
+	int64		refunds_charge_id;	/* 0: none */
+} ChargeLine;
+
+#define CSP_WINDOW_USECS (INT64CONST(168) * USECS_PER_HOUR)	/* 7 days */
+
+/* subscriptions.c */
+extern bool csp_load_subscription(Datum subscription_id, SubscriptionRow *sub, bool for_update);
+extern void csp_lock_subscription(Datum subscription_id, SubscriptionRow *sub);
+extern char *csp_uuid_to_cstring(Datum uuid);
+extern Datum csp_new_uuid(void);
+extern void csp_check_manageable(const SubscriptionRow *sub, const char *action);
+extern void csp_check_not_trial(const SubscriptionRow *sub, const char *action);
+extern void csp_count_update(SubscriptionRow *sub);
+extern void csp_check_addon_rules(Datum customer_id, const char *sku_id);
+extern int64 csp_insert_seat_lot(const SubscriptionRow *sub, const char *source, int32 quantity);
+extern DateADT csp_today(void);
+
+/* charges.c */
+extern bool csp_find_price(const char *sku_id, TermCode term, BillingFrequency freq,
+						   const char *currency, DateADT on_date,
+						   Numeric *unit_price, char **pricing_currency);
+extern Numeric csp_fx_rate(const char *from_currency, const char *to_currency, DateADT on_date);
+extern bool csp_post_charge(const SubscriptionRow *sub, ChargeLine *line, bool skip_duplicate);
+extern void csp_charge_period(const SubscriptionRow *sub, const char *charge_type,
+							  DateADT from_day, int64 quantity, int64 lot_id,
+							  Datum reference_id);
+extern int	csp_refund_charges(const SubscriptionRow *sub, const char *charge_type,
+							   int64 lot_id, TimestampTz lot_added_at, int32 seats,
+							   DateADT refund_from, Datum reference_id);
+extern bool csp_next_cycle_start(DateADT term_start, DateADT term_end, TermCode term,
+								 BillingFrequency freq, DateADT day, DateADT *next);
 
 /* Convenience: pass a C string or a NULL as a text Datum. */
 #define CSP_TEXT(s) ((s) ? CStringGetTextDatum(s) : (Datum) 0)

@@ -1,0 +1,363 @@
+/*-------------------------------------------------------------------------
+ *
+ * charges.c
+ *	  The charge ledger: price and exchange-rate lookup, posting prorated
+ *	  lines, and refunds that give back exactly what was charged.
+ *
+ * A line's amount is unit_price × fx_rate × quantity × days_charged /
+ * days_in_cycle, rounded once, to the billing currency's minor unit; the
+ * line keeps every factor, so csp.line_items can explain each amount.
+ *
+ * A refund never re-prices: it walks the lines that charged the seats (or
+ * the term) being given back and negates, line by line, the part of each
+ * that lies after the days used, at that line's own price and rate.  So a
+ * refund can never exceed what was charged for the same seats and days.
+ *
+ * The ledger is append-only (csp.charge_ledger_trigger): a line is never
+ * changed, except once, to attach it to its invoice.
+ *
+ * src/charges.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "csp_billing.h"
+
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/rel.h"
+
+PG_FUNCTION_INFO_V1(csp_charge_ledger_trigger);
+
+/*
+ * The list price valid on on_date in the billing currency, or failing that
+ * in USD (R12.2: some products are priced in USD only and converted).
+ * Returns false when neither exists.
+ */
+bool
+csp_find_price(const char *sku_id, TermCode term, BillingFrequency freq,
+			   const char *currency, DateADT on_date,
+			   Numeric *unit_price, char **pricing_currency)
+{
+	static CspPlan plan = {
+		"SELECT unit_price, currency FROM csp.price"
+		" WHERE sku_id = $1 AND term = $2 AND billing_frequency = $3"
+		"   AND currency IN ($4, 'USD') AND valid_from <= $5"
+		" ORDER BY (currency = $4) DESC, valid_from DESC LIMIT 1",
+		5, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, DATEOID}
+	};
+	Datum		values[5];
+	bool		isnull;
+
+	values[0] = CStringGetTextDatum(sku_id);
+	values[1] = CStringGetTextDatum(terms_term_name(term));
+	values[2] = CStringGetTextDatum(terms_frequency_name(freq));
+	values[3] = CStringGetTextDatum(currency);
+	values[4] = DateADTGetDatum(on_date);
+	csp_spi_run(&plan, values, NULL, true, 1);
+	if (SPI_processed == 0)
+		return false;
+	*unit_price = DatumGetNumeric(csp_spi_getdatum(0, 1, &isnull));
+	*pricing_currency = csp_spi_getcstring(0, 2);
+	return true;
+}
+
+/*
+ * R12.3: the rate that converts from_currency into to_currency for
+ * everything posted in on_date's month: the mid-rate of two business days
+ * before the month's first day.  1 for the same currency; NC014 if the
+ * rate was not recorded.
+ */
+Numeric
+csp_fx_rate(const char *from_currency, const char *to_currency, DateADT on_date)
+{
+	static CspPlan plan = {
+		"SELECT rate FROM csp.fx_rate WHERE from_currency = $1 AND to_currency = $2 AND rate_date = $3",
+		3, {TEXTOID, TEXTOID, DATEOID}
+	};
+	Datum		values[3];
+	DateADT		rate_date;
+	bool		isnull;
+
+	if (strcmp(from_currency, to_currency) == 0)
+		return int64_to_numeric(1);
+
+	rate_date = terms_fx_rate_date(on_date);
+	values[0] = CStringGetTextDatum(from_currency);
+	values[1] = CStringGetTextDatum(to_currency);
+	values[2] = DateADTGetDatum(rate_date);
+	csp_spi_run(&plan, values, NULL, true, 1);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CSP_NO_FX_RATE),
+				 errmsg("no %s to %s exchange rate for %s",
+						from_currency, to_currency, csp_date_to_cstring(rate_date)),
+				 errdetail("Charges posted in the month of %s use the rate of two business days before its first day (R12.3).",
+						   csp_date_to_cstring(on_date)),
+				 errhint("Record it with csp.set_fx_rate('%s', '%s', '%s', <rate>).",
+						 from_currency, to_currency, csp_date_to_cstring(rate_date))));
+	return DatumGetNumeric(csp_spi_getdatum(0, 1, &isnull));
+}
+
+/*
+ * Computes the line's amount and inserts it.  With skip_duplicate, a
+ * full-cycle line (new, renew, cycleCharge) that already exists for the
+ * cycle is skipped, which is what makes the jobs idempotent.  Returns
+ * whether a line was inserted.
+ */
+bool
+csp_post_charge(const SubscriptionRow *sub, ChargeLine *line, bool skip_duplicate)
+{
+#define CHARGE_INSERT \
+	"INSERT INTO csp.charge (billing_account_id, billing_profile_id, invoice_section_id," \
+	"  partner_id, customer_id, subscription_id, sku_id, charge_type, charge_start, charge_end," \
+	"  cycle_start, posted_at, quantity, unit_price, days_charged, days_in_cycle, amount," \
+	"  currency, pricing_currency, fx_rate, reference_id, lot_id, refunds_charge_id)" \
+	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17," \
+	"  $18, $19, $20, $21, $22, $23)"
+#define CHARGE_TYPES {INT8OID, INT8OID, INT8OID, TEXTOID, UUIDOID, UUIDOID, TEXTOID, TEXTOID, \
+	DATEOID, DATEOID, DATEOID, TIMESTAMPTZOID, NUMERICOID, NUMERICOID, INT4OID, INT4OID, \
+	NUMERICOID, TEXTOID, TEXTOID, NUMERICOID, UUIDOID, INT8OID, INT8OID}
+	static CspPlan plain = {CHARGE_INSERT, 23, CHARGE_TYPES};
+	static CspPlan skipping = {
+		CHARGE_INSERT " ON CONFLICT (billing_account_id, subscription_id, cycle_start)"
+		" WHERE charge_type IN ('new', 'renew', 'cycleCharge') DO NOTHING",
+		23, CHARGE_TYPES
+	};
+	Datum		values[23];
+	char		nulls[23];
+	int32		days = line->charge_end - line->charge_start + 1;
+	Numeric		price_in_billing_currency;
+	Numeric		amount;
+
+	price_in_billing_currency =
+		DatumGetNumeric(DirectFunctionCall2(numeric_mul, NumericGetDatum(line->unit_price),
+											NumericGetDatum(line->fx_rate)));
+	amount = csp_prorate(price_in_billing_currency, line->quantity, days,
+						 line->days_in_cycle, csp_currency_exponent(sub->currency));
+
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = Int64GetDatum(sub->billing_account_id);
+	values[1] = Int64GetDatum(sub->billing_profile_id);
+	values[2] = Int64GetDatum(sub->invoice_section_id);
+	values[3] = CStringGetTextDatum(sub->partner_id);
+	values[4] = sub->customer_id;
+	values[5] = sub->subscription_id;
+	values[6] = CStringGetTextDatum(sub->sku_id);
+	values[7] = CStringGetTextDatum(line->charge_type);
+	values[8] = DateADTGetDatum(line->charge_start);
+	values[9] = DateADTGetDatum(line->charge_end);
+	values[10] = DateADTGetDatum(line->cycle_start);
+	values[11] = TimestampTzGetDatum(csp_now());
+	values[12] = NumericGetDatum(int64_to_numeric(line->quantity));
+	values[13] = NumericGetDatum(line->unit_price);
+	values[14] = Int32GetDatum(days);
+	values[15] = Int32GetDatum(line->days_in_cycle);
+	values[16] = NumericGetDatum(amount);
+	values[17] = CStringGetTextDatum(sub->currency);
+	values[18] = CStringGetTextDatum(sub->pricing_currency);
+	values[19] = NumericGetDatum(line->fx_rate);
+	values[20] = line->reference_id;
+	values[21] = Int64GetDatum(line->lot_id);
+	nulls[21] = line->lot_id ? ' ' : 'n';
+	values[22] = Int64GetDatum(line->refunds_charge_id);
+	nulls[22] = line->refunds_charge_id ? ' ' : 'n';
+
+	csp_spi_run(skip_duplicate ? &skipping : &plain, values, nulls, false, 0);
+	return SPI_processed > 0;
+}
+
+/*
+ * Charges "quantity" seats from from_day to the end of the billing cycle
+ * containing it (never past the term end): the first charge of a term
+ * (new, renew) and mid-cycle additions (addQuantity).
+ */
+void
+csp_charge_period(const SubscriptionRow *sub, const char *charge_type,
+				  DateADT from_day, int64 quantity, int64 lot_id, Datum reference_id)
+{
+	TermsCycle	cycle;
+	ChargeLine	line;
+
+	if (!terms_cycle_containing(sub->term_start, sub->term_end, sub->term,
+								sub->frequency, from_day, &cycle))
+		elog(ERROR, "%s is outside the term of subscription %s",
+			 csp_date_to_cstring(from_day), csp_uuid_to_cstring(sub->subscription_id));
+
+	line.charge_type = charge_type;
+	line.charge_start = from_day;
+	line.charge_end = Min(cycle.end, sub->term_end);
+	line.cycle_start = cycle.full_start;
+	line.days_in_cycle = TERMS_CYCLE_DAYS(&cycle);
+	line.quantity = quantity;
+	line.unit_price = sub->unit_price;
+	line.fx_rate = csp_fx_rate(sub->pricing_currency, sub->currency, csp_today());
+	line.reference_id = reference_id;
+	line.lot_id = lot_id;
+	line.refunds_charge_id = 0;
+	csp_post_charge(sub, &line, strcmp(charge_type, "addQuantity") != 0);
+}
+
+/*
+ * Refunds, line by line, what was charged from refund_from onwards:
+ * - for a seat reduction (lot_id != 0), "seats" seats of the lines that
+ *   charged that lot: its own new/renew/addQuantity line and every
+ *   cycleCharge posted since the lot was added;
+ * - for a cancellation (lot_id == 0), every line of the current term,
+ *   refunds included, so the net of each seat is what was used.
+ * Returns the number of refund lines posted.
+ */
+int
+csp_refund_charges(const SubscriptionRow *sub, const char *charge_type,
+				   int64 lot_id, TimestampTz lot_added_at, int32 seats,
+				   DateADT refund_from, Datum reference_id)
+{
+	static CspPlan lot_lines = {
+		"SELECT charge_id, charge_start, charge_end, cycle_start, days_in_cycle, unit_price, fx_rate"
+		"  FROM csp.charge"
+		" WHERE billing_account_id = $1 AND subscription_id = $2 AND charge_end >= $3"
+		"   AND charge_start >= $6"
+		"   AND ((lot_id = $4 AND charge_type IN ('new', 'renew', 'addQuantity'))"
+		"        OR (charge_type = 'cycleCharge' AND posted_at >= $5))"
+		" ORDER BY charge_id",
+		6, {INT8OID, UUIDOID, DATEOID, INT8OID, TIMESTAMPTZOID, DATEOID}
+	};
+	static CspPlan term_lines = {
+		"SELECT charge_id, charge_start, charge_end, cycle_start, days_in_cycle, unit_price, fx_rate,"
+		"       quantity::bigint"
+		"  FROM csp.charge"
+		" WHERE billing_account_id = $1 AND subscription_id = $2 AND charge_end >= $3"
+		"   AND charge_start >= $4 AND charge_type <> 'usage'"
+		" ORDER BY charge_id",
+		4, {INT8OID, UUIDOID, DATEOID, DATEOID}
+	};
+	Datum		values[6];
+	SPITupleTable *lines;
+	uint64		nlines;
+	uint64		i;
+	int			posted = 0;
+
+	values[0] = Int64GetDatum(sub->billing_account_id);
+	values[1] = sub->subscription_id;
+	values[2] = DateADTGetDatum(refund_from);
+	if (lot_id != 0)
+	{
+		values[3] = Int64GetDatum(lot_id);
+		values[4] = TimestampTzGetDatum(lot_added_at);
+		values[5] = DateADTGetDatum(sub->term_start);
+		csp_spi_run(&lot_lines, values, NULL, false, 0);
+	}
+	else
+	{
+		values[3] = DateADTGetDatum(sub->term_start);
+		csp_spi_run(&term_lines, values, NULL, false, 0);
+	}
+	lines = SPI_tuptable;
+	nlines = SPI_processed;
+
+	for (i = 0; i < nlines; i++)
+	{
+		HeapTuple	tuple = lines->vals[i];
+		TupleDesc	desc = lines->tupdesc;
+		ChargeLine	line;
+		bool		isnull;
+		DateADT		start = DatumGetDateADT(SPI_getbinval(tuple, desc, 2, &isnull));
+
+		line.charge_type = charge_type;
+		line.charge_start = Max(start, refund_from);
+		line.charge_end = DatumGetDateADT(SPI_getbinval(tuple, desc, 3, &isnull));
+		line.cycle_start = DatumGetDateADT(SPI_getbinval(tuple, desc, 4, &isnull));
+		line.days_in_cycle = DatumGetInt32(SPI_getbinval(tuple, desc, 5, &isnull));
+		line.unit_price = DatumGetNumeric(SPI_getbinval(tuple, desc, 6, &isnull));
+		line.fx_rate = DatumGetNumeric(SPI_getbinval(tuple, desc, 7, &isnull));
+		line.quantity = lot_id != 0 ? -(int64) seats
+			: -DatumGetInt64(SPI_getbinval(tuple, desc, 8, &isnull));
+		line.reference_id = reference_id;
+		line.lot_id = lot_id;
+		line.refunds_charge_id = DatumGetInt64(SPI_getbinval(tuple, desc, 1, &isnull));
+		if (line.charge_start > line.charge_end || line.quantity == 0)
+			continue;
+		csp_post_charge(sub, &line, false);
+		posted++;
+	}
+	return posted;
+}
+
+/*
+ * The start of the first billing cycle that begins after "day" inside the
+ * term, or false when the term has none (one_time, or the last cycle).
+ */
+bool
+csp_next_cycle_start(DateADT term_start, DateADT term_end, TermCode term,
+					 BillingFrequency freq, DateADT day, DateADT *next)
+{
+	TermsCycle	cycle;
+
+	if (freq == FREQ_ONE_TIME ||
+		!terms_cycle_containing(term_start, term_end, term, freq, day, &cycle) ||
+		cycle.end >= term_end)
+		return false;
+	*next = cycle.end + 1;
+	return true;
+}
+
+/*
+ * BEFORE UPDATE OR DELETE ON csp.charge: the ledger is append-only.  The
+ * one change allowed is attaching a line to its invoice, once.
+ */
+Datum
+csp_charge_ledger_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	HeapTuple	oldtup;
+	HeapTuple	newtup;
+	int			invoice_col;
+	int			col;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "csp.charge_ledger_trigger: not called by trigger manager");
+
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+	{
+		desc = RelationGetDescr(trigdata->tg_relation);
+		oldtup = trigdata->tg_trigtuple;
+		newtup = trigdata->tg_newtuple;
+		invoice_col = SPI_fnumber(desc, "invoice_number");
+
+		for (col = 1; col <= desc->natts; col++)
+		{
+			bool		oldnull,
+						newnull;
+			Datum		oldval,
+						newval;
+			Form_pg_attribute att = TupleDescAttr(desc, col - 1);
+
+			if (att->attisdropped || col == invoice_col)
+				continue;
+			oldval = SPI_getbinval(oldtup, desc, col, &oldnull);
+			newval = SPI_getbinval(newtup, desc, col, &newnull);
+			if (oldnull != newnull ||
+				(!oldnull && !datumIsEqual(oldval, newval, att->attbyval, att->attlen)))
+				goto refuse;
+		}
+		{
+			bool		oldnull;
+
+			SPI_getbinval(oldtup, desc, invoice_col, &oldnull);
+			if (!oldnull)
+				goto refuse;
+		}
+		return PointerGetDatum(newtup);
+	}
+
+refuse:
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("the charge ledger is append-only"),
+			 errdetail("A charge line is never changed or deleted; it is only attached to an invoice, once."),
+			 errhint("Post a correcting line (a credit or a refund) instead.")));
+	PG_RETURN_NULL();
+}
