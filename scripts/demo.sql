@@ -1,0 +1,2 @@
+CREATE EXTENSION csp_billing;
+SELECT csp.now();

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Install the Debian packages that building and testing csp_billing needs,
+# but only those that are missing: `make test` calls this every time, so the
+# common case (everything present) must be fast, silent-ish and need no
+# network and no root.
+#
+# Usage: scripts/deps.sh        (normally via `make deps`, `make test`, `make demo`)
+#
+# Works as root or as a user with sudo; non-interactive (CI=true, no stdin).
+set -euo pipefail
+
+# postgresql-15 / postgresql-server-dev-15: the server, pg_config and PGXS
+#   (pg_regress, pg_isolation_regress and the Perl test modules come with them);
+# postgresql-15-pgtap: the pgtap extension; pgtap: pg_prove;
+# postgresql-15-cron: pg_cron, which the throw-away cluster preloads;
+# libipc-run-perl: needed by PostgreSQL::Test::Cluster (Perl TAP tests);
+# make, gcc: the build.
+PACKAGES=(
+    postgresql-15
+    postgresql-server-dev-15
+    postgresql-15-pgtap
+    pgtap
+    postgresql-15-cron
+    libipc-run-perl
+    make
+    gcc
+)
+
+log() { printf 'deps: %s\n' "$*"; }
+die() { printf 'deps: error: %s\n' "$*" >&2; exit 1; }
+
+command -v dpkg-query >/dev/null 2>&1 ||
+    die "dpkg-query not found: this script supports Debian/Ubuntu only; install ${PACKAGES[*]} by hand"
+
+# "install ok installed" is the only state in which a package is usable; a
+# package that was removed but not purged ("deinstall ok config-files") or
+# half-installed counts as missing.
+is_installed() {
+    [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]
+}
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+    is_installed "$p" || missing+=("$p")
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+    log "all ${#PACKAGES[@]} packages present (${PACKAGES[*]})"
+    exit 0
+fi
+
+# Root runs apt directly; anyone else needs sudo.  When there is no terminal
+# (CI, no stdin) sudo must not sit waiting for a password: -n makes it fail
+# at once instead.
+if [ "$(id -u)" -eq 0 ]; then
+    SUDO=()
+elif command -v sudo >/dev/null 2>&1; then
+    if [ -t 0 ]; then SUDO=(sudo); else SUDO=(sudo -n); fi
+else
+    die "missing packages (${missing[*]}) and not root and no sudo: run as root or install sudo"
+fi
+
+# apt's own output is long; keep it in a log and show it only on failure so
+# the CI log stays readable.
+aptlog=$(mktemp /tmp/csp_billing-deps.XXXXXX)
+trap 'rm -f "$aptlog"' EXIT
+apt_run() {
+    if ! "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive "$@" >"$aptlog" 2>&1 </dev/null; then
+        cat "$aptlog" >&2
+        die "failed: $*"
+    fi
+}
+
+for p in "${missing[@]}"; do log "missing: $p"; done
+log "apt-get update"
+apt_run apt-get update -q
+log "apt-get install ${missing[*]}"
+# --no-install-recommends: recommends are not needed to build or test and
+# pull in a lot; -o Dpkg::Options keep existing config files without asking.
+apt_run apt-get install -y -q --no-install-recommends \
+    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+    "${missing[@]}"
+
+for p in "${missing[@]}"; do
+    is_installed "$p" || die "$p still not installed after apt-get install"
+done
+log "installed ${#missing[@]} package(s)"
