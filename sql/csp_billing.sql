@@ -519,6 +519,46 @@ CREATE FUNCTION csp.run_cycle_charges(as_of timestamptz DEFAULT csp.now())
     SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
 ------------------------------------------------------------------------------
+-- Term engine (R6.6-R10): renewals, scheduled changes, upgrades, trials, transfers
+------------------------------------------------------------------------------
+CREATE FUNCTION csp.run_renewals(as_of timestamptz DEFAULT csp.now())
+    RETURNS int AS 'MODULE_PATHNAME', 'csp_run_renewals' LANGUAGE C
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION csp.schedule_change(subscription_id uuid, sku_id text DEFAULT NULL, quantity int DEFAULT NULL,
+                                    term text DEFAULT NULL, billing_frequency text DEFAULT NULL,
+                                    coterm_end date DEFAULT NULL)
+    RETURNS void AS 'MODULE_PATHNAME', 'csp_schedule_change' LANGUAGE C
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION csp.clear_scheduled_change(subscription_id uuid)
+    RETURNS void AS 'MODULE_PATHNAME', 'csp_clear_scheduled_change' LANGUAGE C
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION csp.upgrade(subscription_id uuid, to_sku text, quantity int DEFAULT NULL,
+                            target_subscription_id uuid DEFAULT NULL)
+    RETURNS uuid AS 'MODULE_PATHNAME', 'csp_upgrade' LANGUAGE C
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION csp.convert_trial(subscription_id uuid, quantity int DEFAULT 25, term text DEFAULT 'P1Y',
+                                  billing_frequency text DEFAULT 'monthly',
+                                  target_subscription_id uuid DEFAULT NULL)
+    RETURNS uuid AS 'MODULE_PATHNAME', 'csp_convert_trial' LANGUAGE C
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION csp.transfer(subscription_id uuid, to_partner_id text)
+    RETURNS uuid AS 'MODULE_PATHNAME', 'csp_transfer' LANGUAGE C
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+-- pg_cron: run with the caller's rights, so the jobs belong to the caller
+CREATE FUNCTION csp.schedule_jobs()
+    RETURNS void AS 'MODULE_PATHNAME', 'csp_schedule_jobs' LANGUAGE C SET search_path = pg_catalog, pg_temp;
+CREATE FUNCTION csp.unschedule_jobs()
+    RETURNS void AS 'MODULE_PATHNAME', 'csp_unschedule_jobs' LANGUAGE C SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION csp.schedule_jobs() IS
+    'Registers pg_cron jobs: renewals and cycle charges daily at 00:05 UTC, invoicing on the 1st at 00:30 UTC';
+
+------------------------------------------------------------------------------
 -- Views of the public contract (security_invoker: the caller's rights apply)
 ------------------------------------------------------------------------------
 CREATE VIEW csp.customers WITH (security_invoker = true) AS
@@ -706,7 +746,15 @@ GRANT EXECUTE ON FUNCTION
     csp.set_auto_renew(uuid, boolean), csp.rename(uuid, text)
     TO csp_global_admin, csp_admin_agent, csp_sales_agent, csp_helpdesk_agent, csp_billing_admin;
 
-GRANT EXECUTE ON FUNCTION csp.run_cycle_charges(timestamptz) TO csp_global_admin;
+GRANT EXECUTE ON FUNCTION
+    csp.schedule_change(uuid, text, int, text, text, date), csp.clear_scheduled_change(uuid),
+    csp.upgrade(uuid, text, int, uuid), csp.convert_trial(uuid, int, text, text, uuid),
+    csp.transfer(uuid, text)
+    TO csp_global_admin, csp_admin_agent, csp_sales_agent, csp_helpdesk_agent, csp_billing_admin;
+
+GRANT EXECUTE ON FUNCTION csp.run_cycle_charges(timestamptz), csp.run_renewals(timestamptz),
+    csp.schedule_jobs(), csp.unschedule_jobs()
+    TO csp_global_admin;
 
 GRANT EXECUTE ON FUNCTION
     csp.add_customer(text, text, text, jsonb, text, text, text, boolean),

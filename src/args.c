@@ -187,3 +187,28 @@ csp_date_to_cstring(DateADT day)
 {
 	return DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(day)));
 }
+
+/*
+ * The value of "key" in a jsonb object as text (strings unquoted, numbers
+ * printed), or NULL when absent, null or not a scalar.
+ */
+char *
+csp_jsonb_field(Jsonb *object, const char *key)
+{
+	JsonbValue	k;
+	JsonbValue *v;
+
+	if (object == NULL || !JB_ROOT_IS_OBJECT(object))
+		return NULL;
+	k.type = jbvString;
+	k.val.string.val = (char *) key;
+	k.val.string.len = strlen(key);
+	v = findJsonbValueFromContainer(&object->root, JB_FOBJECT, &k);
+	if (v == NULL || v->type == jbvNull)
+		return NULL;
+	if (v->type == jbvString)
+		return pnstrdup(v->val.string.val, v->val.string.len);
+	if (v->type == jbvNumeric)
+		return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
+	return NULL;
+}

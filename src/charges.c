@@ -197,7 +197,8 @@ csp_charge_period(const SubscriptionRow *sub, const char *charge_type,
 	line.reference_id = reference_id;
 	line.lot_id = lot_id;
 	line.refunds_charge_id = 0;
-	csp_post_charge(sub, &line, strcmp(charge_type, "addQuantity") != 0);
+	csp_post_charge(sub, &line,
+					strcmp(charge_type, "new") == 0 || strcmp(charge_type, "renew") == 0);
 }
 
 /*
@@ -360,4 +361,19 @@ refuse:
 			 errdetail("A charge line is never changed or deleted; it is only attached to an invoice, once."),
 			 errhint("Post a correcting line (a credit or a refund) instead.")));
 	PG_RETURN_NULL();
+}
+
+/* csp_find_price, or NC013 naming what is missing. */
+void
+csp_require_price(const char *sku_id, TermCode term, BillingFrequency freq,
+				  const char *currency, DateADT on_date,
+				  Numeric *unit_price, char **pricing_currency)
+{
+	if (!csp_find_price(sku_id, term, freq, currency, on_date, unit_price, pricing_currency))
+		ereport(ERROR,
+				(errcode(ERRCODE_CSP_NO_PRICE),
+				 errmsg("no price for %s, %s, %s in %s", sku_id, terms_term_name(term),
+						terms_frequency_name(freq), currency),
+				 errdetail("No price valid on %s in %s or USD.", csp_date_to_cstring(on_date), currency),
+				 errhint("Set one with csp.set_price, or choose another term or billing frequency.")));
 }

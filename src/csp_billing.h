@@ -16,6 +16,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "utils/date.h"
+#include "utils/array.h"
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
@@ -61,6 +62,7 @@ extern char *csp_check_country(const char *code);
 extern void csp_check_nonblank(const char *value, const char *what);
 extern void csp_check_date_in_range(DateADT day, const char *what);
 extern void csp_check_jsonb_object(Jsonb *value, const char *what);
+extern char *csp_jsonb_field(Jsonb *object, const char *key);
 extern TermCode csp_check_term(const char *text);
 extern BillingFrequency csp_check_frequency(const char *text);
 extern void csp_check_term_frequency(TermCode term, BillingFrequency freq);
@@ -172,7 +174,53 @@ typedef struct ChargeLine
 
 #define CSP_WINDOW_USECS (INT64CONST(168) * USECS_PER_HOUR)	/* 7 days */
 
+/* What csp_create_subscription needs to open a subscription. */
+typedef struct NewSubscription
+{
+	int64		billing_account_id;
+	int64		billing_profile_id;
+	int64		invoice_section_id;
+	Datum		customer_id;
+	const char *partner_id;
+	const char *sku_id;
+	const char *friendly_name;
+	int32		quantity;
+	bool		is_trial;
+	bool		auto_renew;
+	TermCode	term;
+	BillingFrequency frequency;
+	DateADT		start;
+	DateADT		end;
+	TimestampTz cancellation_allowed_until;
+	Numeric		unit_price;
+	const char *currency;
+	const char *pricing_currency;
+	bool		has_parent;
+	Datum		parent_subscription_id;
+	const char *reseller_id;
+	ArrayType  *additional_resellers;	/* NULL: none */
+	const char *lot_source;
+	TimestampTz reducible_until;
+	const char *first_charge_type;	/* NULL: no charge */
+	Datum		reference_id;
+} NewSubscription;
+
+/* seats.c */
+extern void csp_move_seats_out(SubscriptionRow *sub, int32 seats);
+extern int64 csp_move_seats_in(SubscriptionRow *sub, const char *source, int32 seats,
+							   TimestampTz reducible_until);
+
+/* renewals.c */
+extern TimestampTz csp_cancellation_deadline(const char *publisher, BillingFrequency freq,
+											 TimestampTz from);
+
 /* subscriptions.c */
+extern void csp_set_subscription_status(const SubscriptionRow *sub, const char *status);
+extern void csp_load_target(Datum target_id, const SubscriptionRow *source,
+							const char *sku_id, SubscriptionRow *target);
+extern void csp_create_subscription(const NewSubscription *ns, SubscriptionRow *sub);
+extern int64 csp_insert_seat_lot_until(const SubscriptionRow *sub, const char *source,
+									   int32 quantity, TimestampTz reducible_until);
 extern bool csp_load_subscription(Datum subscription_id, SubscriptionRow *sub, bool for_update);
 extern void csp_lock_subscription(Datum subscription_id, SubscriptionRow *sub);
 extern char *csp_uuid_to_cstring(Datum uuid);
@@ -188,6 +236,9 @@ extern DateADT csp_today(void);
 extern bool csp_find_price(const char *sku_id, TermCode term, BillingFrequency freq,
 						   const char *currency, DateADT on_date,
 						   Numeric *unit_price, char **pricing_currency);
+extern void csp_require_price(const char *sku_id, TermCode term, BillingFrequency freq,
+							  const char *currency, DateADT on_date,
+							  Numeric *unit_price, char **pricing_currency);
 extern Numeric csp_fx_rate(const char *from_currency, const char *to_currency, DateADT on_date);
 extern bool csp_post_charge(const SubscriptionRow *sub, ChargeLine *line, bool skip_duplicate);
 extern void csp_charge_period(const SubscriptionRow *sub, const char *charge_type,

@@ -179,21 +179,6 @@ csp_subscription_lifecycle_trigger(PG_FUNCTION_ARGS)
 	return PointerGetDatum(newtup);
 }
 
-static void
-SetStatus(const SubscriptionRow *sub, const char *status)
-{
-	static CspPlan plan = {
-		"UPDATE csp.subscription SET status = $3"
-		" WHERE billing_account_id = $1 AND subscription_id = $2",
-		3, {INT8OID, UUIDOID, TEXTOID}
-	};
-	Datum		values[3];
-
-	values[0] = Int64GetDatum(sub->billing_account_id);
-	values[1] = sub->subscription_id;
-	values[2] = CStringGetTextDatum(status);
-	csp_spi_run(&plan, values, NULL, false, 0);
-}
 
 /* Moves the add-ons of a base from one status to another (R4.8). */
 static void
@@ -232,7 +217,7 @@ csp_suspend(PG_FUNCTION_ARGS)
 				 errmsg("subscription %s is already %s", csp_uuid_to_cstring(sub.subscription_id), sub.status),
 				 errhint("Only an active subscription can be suspended.")));
 	csp_count_update(&sub);
-	SetStatus(&sub, "suspended");
+	csp_set_subscription_status(&sub, "suspended");
 	/* R4.8: suspending a base suspends its add-ons */
 	SetAddonStatus(&sub, "active", "suspended");
 	SPI_finish();
@@ -270,7 +255,7 @@ csp_reactivate(PG_FUNCTION_ARGS)
 							 csp_uuid_to_cstring(base.subscription_id))));
 	}
 	csp_count_update(&sub);
-	SetStatus(&sub, "active");
+	csp_set_subscription_status(&sub, "active");
 	SetAddonStatus(&sub, "suspended", "active");
 	SPI_finish();
 	PG_RETURN_VOID();
@@ -342,7 +327,7 @@ csp_cancel(PG_FUNCTION_ARGS)
 	if (!marketplace)
 		refund_from += (int32) terms_whole_days_between(sub.term_started_at, now);
 	csp_refund_charges(&sub, "cancelImmediate", 0, 0, 0, refund_from, csp_new_uuid());
-	SetStatus(&sub, "cancelled");
+	csp_set_subscription_status(&sub, "cancelled");
 	SPI_finish();
 	PG_RETURN_VOID();
 }

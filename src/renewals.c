@@ -17,9 +17,16 @@
 #include "csp_billing.h"
 
 #include "catalog/pg_type.h"
+#include "access/xact.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/jsonb.h"
+#include "utils/uuid.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
 
 PG_FUNCTION_INFO_V1(csp_run_cycle_charges);
+PG_FUNCTION_INFO_V1(csp_run_renewals);
 
 #define JOB_BATCH_SIZE 1000
 #define JOB_PROGRESS_EVERY 10000
@@ -164,4 +171,288 @@ csp_run_cycle_charges(PG_FUNCTION_ARGS)
 	PG_END_TRY();
 	SPI_finish();
 	PG_RETURN_INT32((int32) posted);
+}
+
+/*
+ * R6.3/R6.4: the end of the window in which a term (from "from") can be
+ * cancelled with a refund: 168 hours for license-based products; for
+ * marketplace SaaS the full-credit window, 24 hours when billed monthly and
+ * 14 days otherwise.
+ */
+TimestampTz
+csp_cancellation_deadline(const char *publisher, BillingFrequency freq, TimestampTz from)
+{
+	if (strcmp(publisher, "microsoft") != 0)
+		return from + (freq == FREQ_MONTHLY ? USECS_PER_DAY : 14 * USECS_PER_DAY);
+	return from + CSP_WINDOW_USECS;
+}
+
+
+static void
+SetStatusExpired(const SubscriptionRow *sub)
+{
+	static CspPlan plan = {
+		"UPDATE csp.subscription SET status = 'expired'"
+		" WHERE billing_account_id = $1 AND subscription_id = $2",
+		2, {INT8OID, UUIDOID}
+	};
+	Datum		values[2];
+
+	values[0] = Int64GetDatum(sub->billing_account_id);
+	values[1] = sub->subscription_id;
+	csp_spi_run(&plan, values, NULL, false, 0);
+}
+
+static Jsonb *
+LoadScheduledChange(const SubscriptionRow *sub)
+{
+	static CspPlan plan = {
+		"SELECT scheduled_change FROM csp.subscription"
+		" WHERE billing_account_id = $1 AND subscription_id = $2",
+		2, {INT8OID, UUIDOID}
+	};
+	Datum		values[2];
+	bool		isnull;
+	Datum		change;
+
+	values[0] = Int64GetDatum(sub->billing_account_id);
+	values[1] = sub->subscription_id;
+	csp_spi_run(&plan, values, NULL, true, 1);
+	change = csp_spi_getdatum(0, 1, &isnull);
+	return isnull ? NULL : DatumGetJsonbP(change);
+}
+
+/*
+ * Renews one subscription whose term ended, as many terms as needed to
+ * reach "today", or ends it.  R6.6: the new term starts the day after the
+ * end; its 168-hour windows start when the renewal completes (now).
+ * R6.2: suspended subscriptions and those without auto-renew expire.
+ * R9.1/R9.4: a trial converts to its paid SKU (P1Y monthly, 25 seats, or
+ * what was scheduled) unless auto-renew is off.
+ */
+static void
+RenewOne(SubscriptionRow *sub, DateADT today)
+{
+	static CspPlan update = {
+		"UPDATE csp.subscription SET sku_id = $3, quantity = $4, is_trial = false, term = $5,"
+		"  billing_frequency = $6, term_start = $7, term_end = $8, term_started_at = $9,"
+		"  cancellation_allowed_until = $10, unit_price = $11, pricing_currency = $12,"
+		"  scheduled_change = NULL, next_charge_date = $13, promotion_id = NULL"
+		" WHERE billing_account_id = $1 AND subscription_id = $2",
+		13, {INT8OID, UUIDOID, TEXTOID, INT4OID, TEXTOID, TEXTOID, DATEOID, DATEOID,
+		TIMESTAMPTZOID, TIMESTAMPTZOID, NUMERICOID, TEXTOID, DATEOID}
+	};
+	static CspPlan trial_base = {
+		"SELECT trial_of FROM csp.product WHERE sku_id = $1", 1, {TEXTOID}
+	};
+	TimestampTz now = csp_now();
+
+	while (sub->term_end < today)
+	{
+		Jsonb	   *change;
+		char	   *sku_id = sub->sku_id;
+		int32		quantity = sub->quantity;
+		TermCode	term = sub->term;
+		BillingFrequency freq = sub->frequency;
+		char	   *field;
+		DateADT		start = sub->term_end + 1;
+		DateADT		end;
+		Numeric		unit_price;
+		char	   *pricing_currency;
+		DateADT		next_charge = 0;
+		bool		has_next;
+		Datum		values[13];
+		char		nulls[13];
+		bool		usage = strcmp(sub->billing_type, "usage") == 0;
+		int64		lot_id;
+		Datum		id = sub->subscription_id;
+
+		if (strcmp(sub->status, "suspended") == 0 || !sub->auto_renew)
+		{
+			SetStatusExpired(sub);
+			return;
+		}
+
+		change = LoadScheduledChange(sub);
+		if (sub->is_trial)
+		{
+			Datum		sku = CStringGetTextDatum(sub->sku_id);
+
+			csp_spi_run(&trial_base, &sku, NULL, true, 1);
+			sku_id = csp_spi_getcstring(0, 1);
+			quantity = 25;
+			term = TERM_P1Y;
+			freq = FREQ_MONTHLY;
+		}
+		/* R7: the scheduled change is applied at renewal */
+		if ((field = csp_jsonb_field(change, "sku_id")) != NULL)
+			sku_id = field;
+		if ((field = csp_jsonb_field(change, "quantity")) != NULL)
+			quantity = pg_strtoint32(field);
+		if ((field = csp_jsonb_field(change, "term")) != NULL)
+			term = terms_parse_term(field);
+		if ((field = csp_jsonb_field(change, "billing_frequency")) != NULL)
+			freq = terms_parse_frequency(field);
+		if ((field = csp_jsonb_field(change, "coterm_end")) != NULL)
+			end = DatumGetDateADT(DirectFunctionCall1(date_in, CStringGetDatum(field)));
+		else
+			end = terms_natural_end(start, term);
+		if (!terms_coterminous_end_ok(start, term, end))
+			end = terms_natural_end(start, term);
+
+		if (usage)
+		{
+			unit_price = int64_to_numeric(0);
+			pricing_currency = sub->pricing_currency;
+		}
+		else
+			csp_require_price(sku_id, term, freq, sub->currency, start, &unit_price, &pricing_currency);
+
+		has_next = !usage && csp_next_cycle_start(start, end, term, freq, start, &next_charge);
+
+		memset(nulls, ' ', sizeof(nulls));
+		values[0] = Int64GetDatum(sub->billing_account_id);
+		values[1] = sub->subscription_id;
+		values[2] = CStringGetTextDatum(sku_id);
+		values[3] = Int32GetDatum(quantity);
+		values[4] = CStringGetTextDatum(terms_term_name(term));
+		values[5] = CStringGetTextDatum(terms_frequency_name(freq));
+		values[6] = DateADTGetDatum(start);
+		values[7] = DateADTGetDatum(end);
+		values[8] = TimestampTzGetDatum(now);
+		values[9] = TimestampTzGetDatum(csp_cancellation_deadline(sub->publisher, freq, now));
+		values[10] = NumericGetDatum(unit_price);
+		values[11] = CStringGetTextDatum(pricing_currency);
+		values[12] = DateADTGetDatum(next_charge);
+		nulls[12] = has_next ? ' ' : 'n';
+		csp_spi_run(&update, values, nulls, false, 0);
+
+		csp_lock_subscription(id, sub);
+		/* R5.2, R6.6: all seats are a new lot, reducible for 168 hours from now */
+		lot_id = csp_insert_seat_lot(sub, "renewal", quantity);
+		if (!usage)
+			csp_charge_period(sub, "renew", start, quantity, lot_id, csp_new_uuid());
+	}
+}
+
+/*
+ * RenewOne in a subtransaction of its own; false (and a WARNING) when it
+ * failed, in which case nothing of it remains.
+ */
+static bool
+RenewInSubtransaction(Datum id, DateADT today, MemoryContext job_context)
+{
+	ResourceOwner owner = CurrentResourceOwner;
+	volatile bool ok = true;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(job_context);
+	PG_TRY();
+	{
+		SubscriptionRow sub;
+
+		if (csp_load_subscription(id, &sub, true))
+			RenewOne(&sub, today);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(job_context);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(job_context);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(job_context);
+		CurrentResourceOwner = owner;
+		ok = false;
+		ereport(WARNING,
+				(errcode(edata->sqlerrcode),
+				 errmsg("subscription %s was not renewed: %s",
+						csp_uuid_to_cstring(id), edata->message),
+				 edata->hint ? errhint("%s", edata->hint) : 0,
+				 errdetail("It stays pending and the next renewal run retries it.")));
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+	return ok;
+}
+
+/*
+ * csp.run_renewals(as_of timestamptz) → int
+ * Every subscription whose inclusive end date is before as_of's date is
+ * renewed, expired or converted.  Each subscription runs in its own
+ * subtransaction: one that cannot renew (say, no price for its new term)
+ * is reported in a WARNING and stays pending, and the others go on.
+ * Returns the number processed.
+ */
+Datum
+csp_run_renewals(PG_FUNCTION_ARGS)
+{
+	static CspPlan due = {
+		"SELECT subscription_id, term_end FROM csp.subscription"
+		" WHERE term_end < $1 AND status IN ('active', 'suspended')"
+		"   AND (term_end, subscription_id) > ($3, $4)"
+		" ORDER BY term_end, subscription_id LIMIT $2 FOR UPDATE SKIP LOCKED",
+		4, {DATEOID, INT4OID, DATEOID, UUIDOID}
+	};
+	TimestampTz as_of = JobInstant(fcinfo);
+	DateADT		today = terms_utc_date(as_of);
+	int64		processed = 0;
+	int64		failed = 0;
+	DateADT		last_end = DATEVAL_NOBEGIN;
+	Datum		last_id = DirectFunctionCall1(uuid_in, CStringGetDatum("00000000-0000-0000-0000-000000000000"));
+	MemoryContext job_context;
+
+	SPI_connect();
+	job_context = CurrentMemoryContext;
+	csp_begin_action("run_renewals");
+	csp_set_job_instant(as_of);
+	PG_TRY();
+	{
+		for (;;)
+		{
+			Datum		values[4];
+			SPITupleTable *batch;
+			uint64		n,
+						i;
+
+			values[0] = DateADTGetDatum(today);
+			values[1] = Int32GetDatum(JOB_BATCH_SIZE);
+			values[2] = DateADTGetDatum(last_end);
+			values[3] = last_id;
+			csp_spi_run(&due, values, NULL, false, 0);
+			batch = SPI_tuptable;
+			n = SPI_processed;
+			if (n == 0)
+				break;
+			for (i = 0; i < n; i++)
+			{
+				bool		isnull;
+				Datum		id = SPI_getbinval(batch->vals[i], batch->tupdesc, 1, &isnull);
+
+				last_end = DatumGetDateADT(SPI_getbinval(batch->vals[i], batch->tupdesc, 2, &isnull));
+				last_id = datumCopy(id, false, UUID_LEN);
+
+				if (RenewInSubtransaction(id, today, job_context))
+					processed++;
+				else
+					failed++;
+
+				if ((processed + failed) % JOB_PROGRESS_EVERY == 0)
+					ereport(NOTICE,
+							(errmsg("run_renewals: " INT64_FORMAT " processed, " INT64_FORMAT " failed so far",
+									processed, failed)));
+			}
+		}
+	}
+	PG_FINALLY();
+	{
+		csp_clear_job_instant();
+	}
+	PG_END_TRY();
+	SPI_finish();
+	PG_RETURN_INT32((int32) processed);
 }

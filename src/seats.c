@@ -236,3 +236,58 @@ csp_reducible_licenses(PG_FUNCTION_ARGS)
 	SPI_finish();
 	return (Datum) 0;
 }
+
+/*
+ * Moves "seats" seats out of a subscription's current lots, newest first,
+ * whatever their windows, without refunds: the caller credits them (an
+ * upgrade's or a transfer's own lines).  Updates the quantity; a
+ * subscription left with no seats is not the caller's business here.
+ */
+void
+csp_move_seats_out(SubscriptionRow *sub, int32 seats)
+{
+	static CspPlan lots = {
+		"SELECT lot_id, quantity FROM csp.seat_lot"
+		" WHERE billing_account_id = $1 AND subscription_id = $2 AND term_start = $3 AND quantity > 0"
+		" ORDER BY added_at DESC, lot_id DESC FOR UPDATE",
+		3, {INT8OID, UUIDOID, DATEOID}
+	};
+	Datum		values[3];
+	SPITupleTable *found;
+	uint64		n,
+				i;
+	int32		left = seats;
+
+	values[0] = Int64GetDatum(sub->billing_account_id);
+	values[1] = sub->subscription_id;
+	values[2] = DateADTGetDatum(sub->term_start);
+	csp_spi_run(&lots, values, NULL, false, 0);
+	found = SPI_tuptable;
+	n = SPI_processed;
+	for (i = 0; i < n && left > 0; i++)
+	{
+		bool		isnull;
+		int64		lot_id = DatumGetInt64(SPI_getbinval(found->vals[i], found->tupdesc, 1, &isnull));
+		int32		in_lot = DatumGetInt32(SPI_getbinval(found->vals[i], found->tupdesc, 2, &isnull));
+		int32		take = Min(in_lot, left);
+
+		TakeFromLot(sub->billing_account_id, lot_id, take);
+		left -= take;
+	}
+	if (left > 0)
+		elog(ERROR, "subscription %s has fewer seats in its lots than its quantity",
+			 csp_uuid_to_cstring(sub->subscription_id));
+	UpdateQuantity(sub, sub->quantity - seats);
+	sub->quantity -= seats;
+}
+
+/* Adds seats to a subscription as a new lot; returns the lot. */
+int64
+csp_move_seats_in(SubscriptionRow *sub, const char *source, int32 seats, TimestampTz reducible_until)
+{
+	int64		lot_id = csp_insert_seat_lot_until(sub, source, seats, reducible_until);
+
+	UpdateQuantity(sub, sub->quantity + seats);
+	sub->quantity += seats;
+	return lot_id;
+}

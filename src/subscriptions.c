@@ -177,9 +177,63 @@ csp_count_update(SubscriptionRow *sub)
 	sub->update_count++;
 }
 
-/* A new seat lot with its 168-hour reduction window (R5.2). */
+/* Moves a subscription along the state machine (the trigger checks the edge). */
+void
+csp_set_subscription_status(const SubscriptionRow *sub, const char *status)
+{
+	static CspPlan plan = {
+		"UPDATE csp.subscription SET status = $3"
+		" WHERE billing_account_id = $1 AND subscription_id = $2",
+		3, {INT8OID, UUIDOID, TEXTOID}
+	};
+	Datum		values[3];
+
+	values[0] = Int64GetDatum(sub->billing_account_id);
+	values[1] = sub->subscription_id;
+	values[2] = CStringGetTextDatum(status);
+	csp_spi_run(&plan, values, NULL, false, 0);
+}
+
+/*
+ * An existing subscription that receives seats from a conversion or an
+ * upgrade (R8.4, R9.3): the same customer, the given SKU, active and not a
+ * trial, ending on or after the source.  Locked; NC008 otherwise.
+ */
+void
+csp_load_target(Datum target_id, const SubscriptionRow *source, const char *sku_id,
+				SubscriptionRow *target)
+{
+	const char *why = NULL;
+
+	csp_lock_subscription(target_id, target);
+	if (!DatumGetBool(DirectFunctionCall2(uuid_eq, target->customer_id, source->customer_id)))
+		why = "it belongs to another customer";
+	else if (strcmp(target->sku_id, sku_id) != 0)
+		why = psprintf("it is a subscription of %s, not %s", target->sku_id, sku_id);
+	else if (strcmp(target->status, "active") != 0 || target->is_trial)
+		why = psprintf("it is %s", target->is_trial ? "a trial" : target->status);
+	else if (target->term_end < source->term_end)
+		why = psprintf("it ends on %s, before the source's end %s",
+					   csp_date_to_cstring(target->term_end), csp_date_to_cstring(source->term_end));
+	else if (target->term_end < csp_today())
+		why = "its renewal is pending";
+	if (why != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_CSP_UPGRADE_NOT_ALLOWED),
+				 errmsg("subscription %s cannot receive the seats: %s",
+						csp_uuid_to_cstring(target_id), why),
+				 errdetail("A target must be an active subscription of the same customer and SKU that ends on or after the source (R8.4, R9.3)."),
+				 errhint("Leave the target NULL to create a new co-terminous subscription.")));
+}
+
+/*
+ * A new seat lot with its 168-hour reduction window (R5.2); lots that come
+ * from an upgrade or a transfer are not reducible (R8.2), so they pass
+ * reducible_until = now.
+ */
 int64
-csp_insert_seat_lot(const SubscriptionRow *sub, const char *source, int32 quantity)
+csp_insert_seat_lot_until(const SubscriptionRow *sub, const char *source, int32 quantity,
+						  TimestampTz reducible_until)
 {
 	static CspPlan plan = {
 		"INSERT INTO csp.seat_lot (billing_account_id, subscription_id, term_start, source,"
@@ -196,10 +250,16 @@ csp_insert_seat_lot(const SubscriptionRow *sub, const char *source, int32 quanti
 	values[2] = DateADTGetDatum(sub->term_start);
 	values[3] = CStringGetTextDatum(source);
 	values[4] = TimestampTzGetDatum(now);
-	values[5] = TimestampTzGetDatum(now + CSP_WINDOW_USECS);
+	values[5] = TimestampTzGetDatum(reducible_until);
 	values[6] = Int32GetDatum(quantity);
 	csp_spi_run(&plan, values, NULL, false, 0);
 	return DatumGetInt64(csp_spi_getdatum(0, 1, &isnull));
+}
+
+int64
+csp_insert_seat_lot(const SubscriptionRow *sub, const char *source, int32 quantity)
+{
+	return csp_insert_seat_lot_until(sub, source, quantity, csp_now() + CSP_WINDOW_USECS);
 }
 
 /*
@@ -519,6 +579,76 @@ ResolveSection(int64 billing_account_id, int64 billing_profile_id, bool given, i
 }
 
 /*
+ * Inserts a subscription with its first seat lot and, when
+ * first_charge_type is set, its first charge (the first billing cycle,
+ * prorated from the start).  Shared by purchase, trial conversion, partial
+ * upgrades and transfers.  Leaves the new row locked in *sub.
+ */
+void
+csp_create_subscription(const NewSubscription *ns, SubscriptionRow *sub)
+{
+	static CspPlan insert = {
+		"INSERT INTO csp.subscription (billing_account_id, billing_profile_id, invoice_section_id,"
+		"  customer_id, partner_id, sku_id, friendly_name, quantity, status, is_trial, auto_renew,"
+		"  term, billing_frequency, term_start, term_end, term_started_at, cancellation_allowed_until,"
+		"  unit_price, currency, pricing_currency, parent_subscription_id, reseller_id,"
+		"  additional_resellers, purchased_at, next_charge_date)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9, $10, $11, $12, $13, $14, $15, $16,"
+		"  $17, $18, $19, $20, $21, coalesce($22, '{}'), $15, $23)"
+		" RETURNING subscription_id",
+		23, {INT8OID, INT8OID, INT8OID, UUIDOID, TEXTOID, TEXTOID, TEXTOID, INT4OID, BOOLOID,
+			BOOLOID, TEXTOID, TEXTOID, DATEOID, DATEOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
+		NUMERICOID, TEXTOID, TEXTOID, UUIDOID, TEXTOID, TEXTARRAYOID, DATEOID}
+	};
+	Datum		values[23];
+	char		nulls[23];
+	bool		isnull;
+	DateADT		next_charge = 0;
+	bool		has_next_charge;
+	int64		lot_id;
+
+	has_next_charge = ns->first_charge_type != NULL &&
+		csp_next_cycle_start(ns->start, ns->end, ns->term, ns->frequency, ns->start, &next_charge);
+
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = Int64GetDatum(ns->billing_account_id);
+	values[1] = Int64GetDatum(ns->billing_profile_id);
+	values[2] = Int64GetDatum(ns->invoice_section_id);
+	values[3] = ns->customer_id;
+	values[4] = CStringGetTextDatum(ns->partner_id);
+	values[5] = CStringGetTextDatum(ns->sku_id);
+	values[6] = CSP_TEXT(ns->friendly_name);
+	nulls[6] = ns->friendly_name ? ' ' : 'n';
+	values[7] = Int32GetDatum(ns->quantity);
+	values[8] = BoolGetDatum(ns->is_trial);
+	values[9] = BoolGetDatum(ns->auto_renew);
+	values[10] = CStringGetTextDatum(terms_term_name(ns->term));
+	values[11] = CStringGetTextDatum(terms_frequency_name(ns->frequency));
+	values[12] = DateADTGetDatum(ns->start);
+	values[13] = DateADTGetDatum(ns->end);
+	values[14] = TimestampTzGetDatum(csp_now());
+	values[15] = TimestampTzGetDatum(ns->cancellation_allowed_until);
+	values[16] = NumericGetDatum(ns->unit_price);
+	values[17] = CStringGetTextDatum(ns->currency);
+	values[18] = CStringGetTextDatum(ns->pricing_currency);
+	values[19] = ns->parent_subscription_id;
+	nulls[19] = ns->has_parent ? ' ' : 'n';
+	values[20] = CSP_TEXT(ns->reseller_id);
+	nulls[20] = ns->reseller_id ? ' ' : 'n';
+	values[21] = PointerGetDatum(ns->additional_resellers);
+	nulls[21] = ns->additional_resellers ? ' ' : 'n';
+	values[22] = DateADTGetDatum(next_charge);
+	nulls[22] = has_next_charge ? ' ' : 'n';
+	csp_spi_run(&insert, values, nulls, false, 0);
+
+	csp_lock_subscription(SPI_datumTransfer(csp_spi_getdatum(0, 1, &isnull), false, UUID_LEN), sub);
+	lot_id = csp_insert_seat_lot_until(sub, ns->lot_source, ns->quantity, ns->reducible_until);
+	if (ns->first_charge_type != NULL)
+		csp_charge_period(sub, ns->first_charge_type, ns->start, ns->quantity, lot_id,
+						  ns->reference_id);
+}
+
+/*
  * csp.purchase(customer_id, sku_id, quantity, term, billing_frequency,
  *     auto_renew, invoice_section_id, coterminate_with,
  *     align_to_calendar_month, reseller_id, additional_resellers,
@@ -530,19 +660,6 @@ csp_purchase(PG_FUNCTION_ARGS)
 	static const char *const args[] = {"customer_id", "sku_id", "quantity", "term",
 		"billing_frequency", "auto_renew", NULL, NULL, "align_to_calendar_month", NULL,
 	"additional_resellers", NULL};
-	static CspPlan insert = {
-		"INSERT INTO csp.subscription (billing_account_id, billing_profile_id, invoice_section_id,"
-		"  customer_id, partner_id, sku_id, friendly_name, quantity, status, is_trial, auto_renew,"
-		"  term, billing_frequency, term_start, term_end, term_started_at, cancellation_allowed_until,"
-		"  unit_price, currency, pricing_currency, parent_subscription_id, reseller_id,"
-		"  additional_resellers, purchased_at, next_charge_date)"
-		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9, $10, $11, $12, $13, $14, $15, $16,"
-		"  $17, $18, $19, $20, $21, $22, $15, $23)"
-		" RETURNING subscription_id",
-		23, {INT8OID, INT8OID, INT8OID, UUIDOID, TEXTOID, TEXTOID, TEXTOID, INT4OID, BOOLOID,
-			BOOLOID, TEXTOID, TEXTOID, DATEOID, DATEOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
-		NUMERICOID, TEXTOID, TEXTOID, UUIDOID, TEXTOID, TEXTARRAYOID, DATEOID}
-	};
 	Datum		customer_id;
 	char	   *sku_id;
 	int32		quantity;
@@ -564,15 +681,10 @@ csp_purchase(PG_FUNCTION_ARGS)
 	char	   *pricing_currency;
 	bool		has_parent = false;
 	Datum		parent_id = (Datum) 0;
-	DateADT		next_charge = 0;
-	bool		has_next_charge;
 	TimestampTz cancel_until;
 	int64		section_id;
-	Datum		values[23];
-	char		nulls[23];
-	bool		isnull;
+	NewSubscription ns;
 	SubscriptionRow sub;
-	int64		lot_id;
 
 	csp_require_args(fcinfo, args, lengthof(args));
 	customer_id = PG_GETARG_DATUM(0);
@@ -729,62 +841,43 @@ csp_purchase(PG_FUNCTION_ARGS)
 		unit_price = int64_to_numeric(0);
 		pricing_currency = is_usage ? "USD" : cust.currency;
 	}
-	else if (!csp_find_price(sku_id, term, freq, cust.currency, start, &unit_price, &pricing_currency))
-		ereport(ERROR,
-				(errcode(ERRCODE_CSP_NO_PRICE),
-				 errmsg("no price for %s, %s, %s in %s", sku_id, terms_term_name(term),
-						terms_frequency_name(freq), cust.currency),
-				 errdetail("No price valid on %s in %s or USD.", csp_date_to_cstring(start), cust.currency),
-				 errhint("Set one with csp.set_price, or choose another term or billing frequency.")));
+	else
+		csp_require_price(sku_id, term, freq, cust.currency, start, &unit_price, &pricing_currency);
 
 	section_id = ResolveSection(cust.billing_account_id, cust.billing_profile_id,
 								!PG_ARGISNULL(6), PG_ARGISNULL(6) ? 0 : PG_GETARG_INT64(6));
 
-	/* R6.3/R6.4: how long the purchase can be cancelled with a refund */
-	if (strcmp(prod.publisher, "microsoft") != 0)
-		cancel_until = now + (freq == FREQ_MONTHLY ? USECS_PER_DAY : 14 * USECS_PER_DAY);
-	else
-		cancel_until = now + CSP_WINDOW_USECS;
+	cancel_until = csp_cancellation_deadline(prod.publisher, freq, now);
 
-	has_next_charge = !is_trial && !is_usage &&
-		csp_next_cycle_start(start, end, term, freq, start, &next_charge);
-
-	memset(nulls, ' ', sizeof(nulls));
-	values[0] = Int64GetDatum(cust.billing_account_id);
-	values[1] = Int64GetDatum(cust.billing_profile_id);
-	values[2] = Int64GetDatum(section_id);
-	values[3] = customer_id;
-	values[4] = CStringGetTextDatum(cust.partner_id);
-	values[5] = CStringGetTextDatum(sku_id);
-	values[6] = PG_ARGISNULL(11) ? (Datum) 0 : PG_GETARG_DATUM(11);
-	nulls[6] = PG_ARGISNULL(11) ? 'n' : ' ';
-	values[7] = Int32GetDatum(quantity);
-	values[8] = BoolGetDatum(is_trial);
-	values[9] = BoolGetDatum(auto_renew);
-	values[10] = CStringGetTextDatum(terms_term_name(term));
-	values[11] = CStringGetTextDatum(terms_frequency_name(freq));
-	values[12] = DateADTGetDatum(start);
-	values[13] = DateADTGetDatum(end);
-	values[14] = TimestampTzGetDatum(now);
-	values[15] = TimestampTzGetDatum(cancel_until);
-	values[16] = NumericGetDatum(unit_price);
-	values[17] = CStringGetTextDatum(cust.currency);
-	values[18] = CStringGetTextDatum(pricing_currency);
-	values[19] = parent_id;
-	nulls[19] = has_parent ? ' ' : 'n';
-	values[20] = CSP_TEXT(reseller_id);
-	nulls[20] = reseller_id ? ' ' : 'n';
-	values[21] = PointerGetDatum(additional);
-	values[22] = DateADTGetDatum(next_charge);
-	nulls[22] = has_next_charge ? ' ' : 'n';
-	csp_spi_run(&insert, values, nulls, false, 0);
-
-	csp_lock_subscription(SPI_datumTransfer(csp_spi_getdatum(0, 1, &isnull), false, UUID_LEN), &sub);
-	lot_id = csp_insert_seat_lot(&sub, "purchase", quantity);
-
+	memset(&ns, 0, sizeof(ns));
+	ns.billing_account_id = cust.billing_account_id;
+	ns.billing_profile_id = cust.billing_profile_id;
+	ns.invoice_section_id = section_id;
+	ns.customer_id = customer_id;
+	ns.partner_id = cust.partner_id;
+	ns.sku_id = sku_id;
+	ns.friendly_name = csp_arg_cstring_or_null(fcinfo, 11);
+	ns.quantity = quantity;
+	ns.is_trial = is_trial;
+	ns.auto_renew = auto_renew;
+	ns.term = term;
+	ns.frequency = freq;
+	ns.start = start;
+	ns.end = end;
+	ns.cancellation_allowed_until = cancel_until;
+	ns.unit_price = unit_price;
+	ns.currency = cust.currency;
+	ns.pricing_currency = pricing_currency;
+	ns.has_parent = has_parent;
+	ns.parent_subscription_id = parent_id;
+	ns.reseller_id = reseller_id;
+	ns.additional_resellers = additional;
+	ns.lot_source = "purchase";
+	ns.reducible_until = now + CSP_WINDOW_USECS;
 	/* R11.1/R11.2: billed in advance, the first cycle prorated from today */
-	if (!is_trial && !is_usage)
-		csp_charge_period(&sub, "new", start, quantity, lot_id, csp_new_uuid());
+	ns.first_charge_type = (is_trial || is_usage) ? NULL : "new";
+	ns.reference_id = csp_new_uuid();
+	csp_create_subscription(&ns, &sub);
 
 	if (prod.is_addon)
 		csp_check_addon_rules(customer_id, sku_id);

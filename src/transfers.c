@@ -1,0 +1,146 @@
+/*-------------------------------------------------------------------------
+ *
+ * transfers.c
+ *	  R10 transfers between partners: a new subscription on the target
+ *	  partner's billing account and profile with the original end date, the
+ *	  old one cancelled under the source's account.
+ *
+ * The money moves as two `moveQuantity` lines sharing a reference_id: a
+ * credit to the source for the rest of its current billing cycle and a
+ * charge to the target for the same days.
+ *
+ * src/transfers.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "csp_billing.h"
+
+#include "catalog/pg_type.h"
+#include "utils/builtins.h"
+#include "utils/uuid.h"
+
+PG_FUNCTION_INFO_V1(csp_transfer);
+
+typedef struct TargetPartner
+{
+	char	   *kind;
+	char	   *status;
+	bool		linked;
+	int64		billing_account_id;
+	int64		billing_profile_id;
+	int64		section_id;
+	char	   *currency;
+} TargetPartner;
+
+static void
+LoadTargetPartner(const char *partner_id, TargetPartner *target)
+{
+	static CspPlan plan = {
+		"SELECT p.kind::text, p.status, p.billing_account_id, p.billing_profile_id,"
+		"       s.invoice_section_id, bp.currency"
+		"  FROM csp.partner p"
+		"  LEFT JOIN csp.billing_profile bp"
+		"    ON bp.billing_account_id = p.billing_account_id AND bp.billing_profile_id = p.billing_profile_id"
+		"  LEFT JOIN csp.invoice_section s"
+		"    ON s.billing_account_id = p.billing_account_id AND s.billing_profile_id = p.billing_profile_id"
+		"   AND s.is_default"
+		" WHERE p.partner_id = $1 FOR SHARE OF p",
+		1, {TEXTOID}
+	};
+	Datum		id = CStringGetTextDatum(partner_id);
+	bool		isnull;
+
+	csp_spi_run(&plan, &id, NULL, false, 1);
+	if (SPI_processed == 0)
+		csp_report_not_found("partner", partner_id);
+	target->kind = csp_spi_getcstring(0, 1);
+	target->status = csp_spi_getcstring(0, 2);
+	target->billing_account_id = DatumGetInt64(csp_spi_getdatum(0, 3, &isnull));
+	target->linked = !isnull;
+	target->billing_profile_id = DatumGetInt64(csp_spi_getdatum(0, 4, &isnull));
+	target->section_id = DatumGetInt64(csp_spi_getdatum(0, 5, &isnull));
+	target->currency = csp_spi_getcstring(0, 6);
+}
+
+/* csp.transfer(subscription_id, to_partner_id) → uuid */
+Datum
+csp_transfer(PG_FUNCTION_ARGS)
+{
+	static const char *const args[] = {"subscription_id", "to_partner_id"};
+	SubscriptionRow source;
+	SubscriptionRow moved;
+	TargetPartner target;
+	char	   *to_partner;
+	NewSubscription ns;
+	Numeric		price;
+	char	   *pricing_currency;
+	DateADT		today = csp_today();
+	Datum		reference_id = csp_new_uuid();
+	Datum		result;
+
+	csp_require_args(fcinfo, args, lengthof(args));
+	to_partner = csp_arg_cstring(fcinfo, 1);
+
+	SPI_connect();
+	csp_begin_action("transfer");
+	csp_lock_subscription(PG_GETARG_DATUM(0), &source);
+	csp_check_manageable(&source, "transfer");
+	if (source.is_trial || strcmp(source.status, "active") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CSP_WRONG_STATE),
+				 errmsg("cannot transfer subscription %s: it is %s",
+						csp_uuid_to_cstring(source.subscription_id),
+						source.is_trial ? "a trial" : source.status),
+				 errhint("Only active paid subscriptions are transferred.")));
+	if (strcmp(source.partner_id, to_partner) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("subscription %s already belongs to partner %s",
+						csp_uuid_to_cstring(source.subscription_id), to_partner),
+				 errhint("Name the partner that takes the subscription over.")));
+
+	LoadTargetPartner(to_partner, &target);
+	if (strcmp(target.kind, "indirect_reseller") == 0 || strcmp(target.status, "active") != 0 ||
+		!target.linked)
+		ereport(ERROR,
+				(errcode(ERRCODE_CSP_NOT_PERMITTED),
+				 errmsg("partner %s cannot take subscriptions over", to_partner),
+				 errdetail("It is %s %s%s.", target.status, target.kind,
+						   target.linked ? "" : " without a billing profile"),
+				 errhint("The target must be an active direct-bill partner or indirect provider linked to a billing profile (R1.5, R2.1).")));
+
+	csp_require_price(source.sku_id, source.term, source.frequency, target.currency, today,
+					  &price, &pricing_currency);
+
+	/* the source is credited for the rest of its current cycle */
+	csp_charge_period(&source, "moveQuantity", today, -(int64) source.quantity, 0, reference_id);
+	csp_set_subscription_status(&source, "cancelled");
+
+	/* R10.1, R10.2: the target's subscription keeps the original end date */
+	memset(&ns, 0, sizeof(ns));
+	ns.billing_account_id = target.billing_account_id;
+	ns.billing_profile_id = target.billing_profile_id;
+	ns.invoice_section_id = target.section_id;
+	ns.customer_id = source.customer_id;
+	ns.partner_id = to_partner;
+	ns.sku_id = source.sku_id;
+	ns.quantity = source.quantity;
+	ns.auto_renew = source.auto_renew;
+	ns.term = source.term;
+	ns.frequency = source.frequency;
+	ns.start = today;
+	ns.end = source.term_end;
+	ns.cancellation_allowed_until = csp_now();
+	ns.unit_price = price;
+	ns.currency = target.currency;
+	ns.pricing_currency = pricing_currency;
+	ns.lot_source = "transfer";
+	ns.reducible_until = csp_now();
+	ns.first_charge_type = "moveQuantity";
+	ns.reference_id = reference_id;
+	csp_create_subscription(&ns, &moved);
+
+	result = SPI_datumTransfer(moved.subscription_id, false, UUID_LEN);
+	SPI_finish();
+	PG_RETURN_DATUM(result);
+}
