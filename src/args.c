@@ -88,14 +88,25 @@ csp_check_country(const char *code)
 	return upper;
 }
 
-void
-csp_check_nonblank(const char *value, const char *what)
+/* NULL, empty, or only white space */
+bool
+csp_is_blank(const char *value)
 {
 	const char *p;
 
+	if (value == NULL)
+		return true;
 	for (p = value; *p; p++)
-		if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
-			return;
+		if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r' && *p != '\f' && *p != '\v')
+			return false;
+	return true;
+}
+
+void
+csp_check_nonblank(const char *value, const char *what)
+{
+	if (!csp_is_blank(value))
+		return;
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("%s must not be empty", what),
@@ -175,6 +186,11 @@ csp_check_currency_exponent(const char *code)
 void
 csp_report_not_found(const char *what, const char *id)
 {
+	if (strcmp(what, "role") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CSP_NOT_FOUND),
+				 errmsg("role %s does not exist", id),
+				 errhint("Create the role first (CREATE ROLE), or check its name in pg_roles.")));
 	ereport(ERROR,
 			(errcode(ERRCODE_CSP_NOT_FOUND),
 			 errmsg("%s %s does not exist", what, id),

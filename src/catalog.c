@@ -184,8 +184,12 @@ Datum
 csp_add_upgrade_path(PG_FUNCTION_ARGS)
 {
 	static const char *const args[] = {"from_sku", "to_sku"};
+	/* is from_sku already reachable from to_sku, directly or in steps? */
 	static CspPlan reverse = {
-		"SELECT 1 FROM csp.upgrade_path WHERE from_sku = $2 AND to_sku = $1",
+		"WITH RECURSIVE reach(sku) AS ("
+		"  SELECT to_sku FROM csp.upgrade_path WHERE from_sku = $2"
+		"  UNION SELECT p.to_sku FROM csp.upgrade_path p JOIN reach r ON p.from_sku = r.sku)"
+		" SELECT 1 FROM reach WHERE sku = $1",
 		2, {TEXTOID, TEXTOID}
 	};
 	static CspPlan insert = {

@@ -18,6 +18,7 @@
 
 #include "miscadmin.h"
 #include "utils/datetime.h"
+#include "utils/formatting.h"
 #include "utils/guc.h"
 
 PG_FUNCTION_INFO_V1(csp_now_sql);
@@ -32,6 +33,26 @@ static TimestampTz csp_clock_value = 0;
  * Parse a timestamptz literal without throwing: GUC check hooks must report
  * problems through GUC_check_errdetail and return false.
  */
+/*
+ * Words PostgreSQL resolves at parse time ('now', 'today', ...) would
+ * freeze the clock at the moment of the SET: they are refused.
+ */
+static bool
+HasRelativeWord(const char *text)
+{
+	static const char *const relative[] = {
+		"now", "today", "tomorrow", "yesterday", "epoch", "allballs", "infinity"
+	};
+	char	   *lower = asc_tolower(text, strlen(text));
+	bool		found = false;
+	int			i;
+
+	for (i = 0; i < lengthof(relative) && !found; i++)
+		found = strstr(lower, relative[i]) != NULL;
+	pfree(lower);
+	return found;
+}
+
 static bool
 ParseClockValue(const char *text, TimestampTz *result)
 {
@@ -45,13 +66,15 @@ ParseClockValue(const char *text, TimestampTz *result)
 	struct pg_tm tt,
 			   *tm = &tt;
 
+	if (HasRelativeWord(text))
+		return false;
 	if (ParseDateTime(text, workbuf, sizeof(workbuf),
 					  field, ftype, MAXDATEFIELDS, &nf) != 0)
 		return false;
 	if (DecodeDateTime(field, ftype, nf, &dtype, tm, &fsec, &tz) != 0)
 		return false;
 	if (dtype != DTK_DATE)
-		return false;			/* "now", "infinity" and friends are refused */
+		return false;
 	if (tm2timestamp(tm, fsec, &tz, result) != 0)
 		return false;
 	return IS_VALID_TIMESTAMP(*result);

@@ -59,6 +59,7 @@ extern char *csp_arg_cstring(FunctionCallInfo fcinfo, int argno);
 extern char *csp_arg_cstring_or_null(FunctionCallInfo fcinfo, int argno);
 extern char *csp_check_currency(const char *code);
 extern char *csp_check_country(const char *code);
+extern bool csp_is_blank(const char *value);
 extern void csp_check_nonblank(const char *value, const char *what);
 extern void csp_check_date_in_range(DateADT day, const char *what);
 extern void csp_check_jsonb_object(Jsonb *value, const char *what);

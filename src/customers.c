@@ -37,29 +37,17 @@ NeedsRegistration(const char *country)
 	return false;
 }
 
-static bool
-Blank(const char *value)
-{
-	const char *p;
-
-	if (value == NULL)
-		return true;
-	for (p = value; *p; p++)
-		if (*p != ' ' && *p != '\t')
-			return false;
-	return true;
-}
 
 static void
 CheckRegistration(const char *country, const char *registration_id, const char *phone)
 {
-	if (NeedsRegistration(country) && (Blank(registration_id) || Blank(phone)))
+	if (NeedsRegistration(country) && (csp_is_blank(registration_id) || csp_is_blank(phone)))
 		ereport(ERROR,
 				(errcode(ERRCODE_CSP_REGISTRATION_REQUIRED),
 				 errmsg("customers in %s need a company registration ID and a phone number", country),
 				 errdetail("Missing: %s.",
-						   Blank(registration_id) && Blank(phone) ? "registration_id and phone" :
-						   Blank(registration_id) ? "registration_id" : "phone"),
+						   csp_is_blank(registration_id) && csp_is_blank(phone) ? "registration_id and phone" :
+						   csp_is_blank(registration_id) ? "registration_id" : "phone"),
 				 errhint("Pass registration_id and phone (R3.2).")));
 }
 

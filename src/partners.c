@@ -212,7 +212,7 @@ csp_link_partner_billing(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_CSP_NOT_PERMITTED),
 				 errmsg("partner %s is %s, not active", partner_id, status),
 				 errdetail("Only an active partner account can be linked to a billing account (R1.5)."),
-				 errhint("Activate it first with csp.set_partner_status(%s, 'active').", partner_id)));
+				 errhint("Activate it first with csp.set_partner_status('%s', 'active').", partner_id)));
 	if (strcmp(kind, "indirect_reseller") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_CSP_NOT_PERMITTED),

@@ -268,7 +268,8 @@ terms_cycle_containing(int32_t term_start, int32_t term_end,
 	int			k;
 
 	if (!terms_frequency_fits_term(term, freq) ||
-		term_end < term_start || day < term_start || day > term_end)
+		term_end < term_start || term_end > terms_natural_end(term_start, term) ||
+		day < term_start || day > term_end)
 		return false;
 
 	if (freq == FREQ_ONE_TIME)

@@ -25,6 +25,25 @@ PG_FUNCTION_INFO_V1(csp_utc_date);
 PG_FUNCTION_INFO_V1(csp_whole_days);
 PG_FUNCTION_INFO_V1(csp_invoice_period);
 
+/* A term's end lies in [start, natural end] (API.md "Term and charge arithmetic"). */
+static void
+CheckTermBounds(DateADT term_start, DateADT term_end, TermCode term)
+{
+	DateADT		natural = terms_natural_end(term_start, term);
+
+	if (term_end < term_start)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("term_end is before term_start"),
+				 errhint("A term's end date is inclusive and on or after its start.")));
+	if (term_end > natural)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("term_end %s is after the natural end of the term", csp_date_to_cstring(term_end)),
+				 errhint("A %s term starting %s ends by %s.", terms_term_name(term),
+						 csp_date_to_cstring(term_start), csp_date_to_cstring(natural))));
+}
+
 static DateADT
 DateArg(FunctionCallInfo fcinfo, int argno, const char *what)
 {
@@ -92,6 +111,7 @@ csp_billing_cycle(PG_FUNCTION_ARGS)
 	freq = csp_check_frequency(csp_arg_cstring(fcinfo, 3));
 	on_date = DateArg(fcinfo, 4, "on_date");
 	csp_check_term_frequency(term, freq);
+	CheckTermBounds(term_start, term_end, term);
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -127,11 +147,7 @@ csp_billing_cycles(PG_FUNCTION_ARGS)
 	term = csp_check_term(csp_arg_cstring(fcinfo, 2));
 	freq = csp_check_frequency(csp_arg_cstring(fcinfo, 3));
 	csp_check_term_frequency(term, freq);
-	if (term_end < term_start)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("term_end is before term_start"),
-				 errhint("A term's end date is inclusive and on or after its start.")));
+	CheckTermBounds(term_start, term_end, term);
 
 	SetSingleFuncCall(fcinfo, 0);
 
