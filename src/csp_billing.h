@@ -216,6 +216,9 @@ extern TimestampTz csp_cancellation_deadline(const char *publisher, BillingFrequ
 											 TimestampTz from);
 
 /* subscriptions.c */
+extern void csp_run_on_subscription(CspPlan *plan, const SubscriptionRow *sub,
+									const Datum *args, const char *arg_nulls, int nargs);
+extern void csp_check_active_paid(const SubscriptionRow *sub, const char *action, const char *hint);
 extern void csp_set_subscription_status(const SubscriptionRow *sub, const char *status);
 extern void csp_load_target(Datum target_id, const SubscriptionRow *source,
 							const char *sku_id, SubscriptionRow *target);

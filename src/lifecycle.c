@@ -189,13 +189,11 @@ SetAddonStatus(const SubscriptionRow *base, const char *from, const char *to)
 		" WHERE billing_account_id = $1 AND parent_subscription_id = $2 AND status = $3",
 		4, {INT8OID, UUIDOID, TEXTOID, TEXTOID}
 	};
-	Datum		values[4];
+	Datum		args[2];
 
-	values[0] = Int64GetDatum(base->billing_account_id);
-	values[1] = base->subscription_id;
-	values[2] = CStringGetTextDatum(from);
-	values[3] = CStringGetTextDatum(to);
-	csp_spi_run(&plan, values, NULL, false, 0);
+	args[0] = CStringGetTextDatum(from);
+	args[1] = CStringGetTextDatum(to);
+	csp_run_on_subscription(&plan, base, args, NULL, 2);
 }
 
 /* csp.suspend(subscription_id): R6.2 */
@@ -269,11 +267,8 @@ ScheduleCancellation(const SubscriptionRow *sub)
 		" WHERE billing_account_id = $1 AND subscription_id = $2",
 		2, {INT8OID, UUIDOID}
 	};
-	Datum		values[2];
 
-	values[0] = Int64GetDatum(sub->billing_account_id);
-	values[1] = sub->subscription_id;
-	csp_spi_run(&plan, values, NULL, false, 0);
+	csp_run_on_subscription(&plan, sub, NULL, NULL, 0);
 }
 
 /*
@@ -344,7 +339,7 @@ csp_set_auto_renew(PG_FUNCTION_ARGS)
 	};
 	SubscriptionRow sub;
 	bool		enabled;
-	Datum		values[3];
+	Datum		arg;
 
 	csp_require_args(fcinfo, args, lengthof(args));
 	enabled = PG_GETARG_BOOL(1);
@@ -362,10 +357,8 @@ csp_set_auto_renew(PG_FUNCTION_ARGS)
 	if (enabled != sub.auto_renew)
 	{
 		csp_count_update(&sub);
-		values[0] = Int64GetDatum(sub.billing_account_id);
-		values[1] = sub.subscription_id;
-		values[2] = BoolGetDatum(enabled);
-		csp_spi_run(&plan, values, NULL, false, 0);
+		arg = BoolGetDatum(enabled);
+		csp_run_on_subscription(&plan, &sub, &arg, NULL, 1);
 	}
 	SPI_finish();
 	PG_RETURN_VOID();
@@ -383,7 +376,7 @@ csp_rename(PG_FUNCTION_ARGS)
 	};
 	SubscriptionRow sub;
 	char	   *name;
-	Datum		values[3];
+	Datum		arg;
 
 	csp_require_args(fcinfo, args, lengthof(args));
 	name = csp_arg_cstring(fcinfo, 1);
@@ -393,10 +386,8 @@ csp_rename(PG_FUNCTION_ARGS)
 	csp_lock_subscription(PG_GETARG_DATUM(0), &sub);
 	csp_check_manageable(&sub, "rename");
 	csp_count_update(&sub);
-	values[0] = Int64GetDatum(sub.billing_account_id);
-	values[1] = sub.subscription_id;
-	values[2] = CStringGetTextDatum(name);
-	csp_spi_run(&plan, values, NULL, false, 0);
+	arg = CStringGetTextDatum(name);
+	csp_run_on_subscription(&plan, &sub, &arg, NULL, 1);
 	SPI_finish();
 	PG_RETURN_VOID();
 }

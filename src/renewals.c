@@ -55,14 +55,10 @@ SetNextChargeDate(const SubscriptionRow *sub, bool has_next, DateADT next)
 		" WHERE billing_account_id = $1 AND subscription_id = $2",
 		3, {INT8OID, UUIDOID, DATEOID}
 	};
-	Datum		values[3];
-	char		nulls[3] = "   ";
+	Datum		arg = DateADTGetDatum(next);
+	char		null = has_next ? ' ' : 'n';
 
-	values[0] = Int64GetDatum(sub->billing_account_id);
-	values[1] = sub->subscription_id;
-	values[2] = DateADTGetDatum(next);
-	nulls[2] = has_next ? ' ' : 'n';
-	csp_spi_run(&plan, values, nulls, false, 0);
+	csp_run_on_subscription(&plan, sub, &arg, &null, 1);
 }
 
 /*
@@ -188,20 +184,6 @@ csp_cancellation_deadline(const char *publisher, BillingFrequency freq, Timestam
 }
 
 
-static void
-SetStatusExpired(const SubscriptionRow *sub)
-{
-	static CspPlan plan = {
-		"UPDATE csp.subscription SET status = 'expired'"
-		" WHERE billing_account_id = $1 AND subscription_id = $2",
-		2, {INT8OID, UUIDOID}
-	};
-	Datum		values[2];
-
-	values[0] = Int64GetDatum(sub->billing_account_id);
-	values[1] = sub->subscription_id;
-	csp_spi_run(&plan, values, NULL, false, 0);
-}
 
 static Jsonb *
 LoadScheduledChange(const SubscriptionRow *sub)
@@ -269,7 +251,7 @@ RenewOne(SubscriptionRow *sub, DateADT today)
 
 		if (strcmp(sub->status, "suspended") == 0 || !sub->auto_renew)
 		{
-			SetStatusExpired(sub);
+			csp_set_subscription_status(sub, "expired");
 			return;
 		}
 

@@ -214,16 +214,13 @@ csp_clear_scheduled_change(PG_FUNCTION_ARGS)
 		2, {INT8OID, UUIDOID}
 	};
 	SubscriptionRow sub;
-	Datum		values[2];
 
 	csp_require_args(fcinfo, args, lengthof(args));
 	SPI_connect();
 	csp_begin_action("clear_scheduled_change");
 	csp_lock_subscription(PG_GETARG_DATUM(0), &sub);
 	csp_check_manageable(&sub, "clear the scheduled change of");
-	values[0] = Int64GetDatum(sub.billing_account_id);
-	values[1] = sub.subscription_id;
-	csp_spi_run(&clear, values, NULL, false, 0);
+	csp_run_on_subscription(&clear, &sub, NULL, NULL, 0);
 	SPI_finish();
 	PG_RETURN_VOID();
 }

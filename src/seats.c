@@ -35,12 +35,9 @@ UpdateQuantity(const SubscriptionRow *sub, int32 quantity)
 		" WHERE billing_account_id = $1 AND subscription_id = $2",
 		3, {INT8OID, UUIDOID, INT4OID}
 	};
-	Datum		values[3];
+	Datum		arg = Int32GetDatum(quantity);
 
-	values[0] = Int64GetDatum(sub->billing_account_id);
-	values[1] = sub->subscription_id;
-	values[2] = Int32GetDatum(quantity);
-	csp_spi_run(&plan, values, NULL, false, 0);
+	csp_run_on_subscription(&plan, sub, &arg, NULL, 1);
 }
 
 static void

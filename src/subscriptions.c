@@ -162,7 +162,6 @@ csp_count_update(SubscriptionRow *sub)
 		" WHERE billing_account_id = $1 AND subscription_id = $2",
 		2, {INT8OID, UUIDOID}
 	};
-	Datum		values[2];
 
 	if (sub->update_count >= 1200)
 		ereport(ERROR,
@@ -171,10 +170,32 @@ csp_count_update(SubscriptionRow *sub)
 						csp_uuid_to_cstring(sub->subscription_id)),
 				 errdetail("A subscription can be updated at most 1,200 times (R4.9)."),
 				 errhint("Buy a second subscription of %s for further changes.", sub->sku_id)));
+	csp_run_on_subscription(&plan, sub, NULL, NULL, 0);
+	sub->update_count++;
+}
+
+/*
+ * Runs a statement about one subscription: $1 and $2 are its key
+ * (billing_account_id, subscription_id), $3.. the "nargs" values given.
+ */
+void
+csp_run_on_subscription(CspPlan *plan, const SubscriptionRow *sub,
+						const Datum *args, const char *arg_nulls, int nargs)
+{
+	Datum		values[CSP_PLAN_MAX_ARGS];
+	char		nulls[CSP_PLAN_MAX_ARGS];
+	int			i;
+
+	Assert(nargs + 2 <= CSP_PLAN_MAX_ARGS && plan->nargs == nargs + 2);
 	values[0] = Int64GetDatum(sub->billing_account_id);
 	values[1] = sub->subscription_id;
-	csp_spi_run(&plan, values, NULL, false, 0);
-	sub->update_count++;
+	nulls[0] = nulls[1] = ' ';
+	for (i = 0; i < nargs; i++)
+	{
+		values[i + 2] = args[i];
+		nulls[i + 2] = arg_nulls ? arg_nulls[i] : ' ';
+	}
+	csp_spi_run(plan, values, nulls, false, 0);
 }
 
 /* Moves a subscription along the state machine (the trigger checks the edge). */
@@ -186,12 +207,25 @@ csp_set_subscription_status(const SubscriptionRow *sub, const char *status)
 		" WHERE billing_account_id = $1 AND subscription_id = $2",
 		3, {INT8OID, UUIDOID, TEXTOID}
 	};
-	Datum		values[3];
+	Datum		arg = CStringGetTextDatum(status);
 
-	values[0] = Int64GetDatum(sub->billing_account_id);
-	values[1] = sub->subscription_id;
-	values[2] = CStringGetTextDatum(status);
-	csp_spi_run(&plan, values, NULL, false, 0);
+	csp_run_on_subscription(&plan, sub, &arg, NULL, 1);
+}
+
+/*
+ * Upgrades and transfers take active paid subscriptions only (R8.1, R10);
+ * NC003 otherwise, with the caller's hint.
+ */
+void
+csp_check_active_paid(const SubscriptionRow *sub, const char *action, const char *hint)
+{
+	if (sub->is_trial || strcmp(sub->status, "active") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CSP_WRONG_STATE),
+				 errmsg("cannot %s subscription %s: it is %s", action,
+						csp_uuid_to_cstring(sub->subscription_id),
+						sub->is_trial ? "a trial" : sub->status),
+				 errhint("%s", sub->is_trial ? "Convert the trial with csp.convert_trial first." : hint)));
 }
 
 /*

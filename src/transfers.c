@@ -85,13 +85,7 @@ csp_transfer(PG_FUNCTION_ARGS)
 	csp_begin_action("transfer");
 	csp_lock_subscription(PG_GETARG_DATUM(0), &source);
 	csp_check_manageable(&source, "transfer");
-	if (source.is_trial || strcmp(source.status, "active") != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_CSP_WRONG_STATE),
-				 errmsg("cannot transfer subscription %s: it is %s",
-						csp_uuid_to_cstring(source.subscription_id),
-						source.is_trial ? "a trial" : source.status),
-				 errhint("Only active paid subscriptions are transferred.")));
+	csp_check_active_paid(&source, "transfer", "Only active subscriptions are transferred: reactivate it first.");
 	if (strcmp(source.partner_id, to_partner) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -93,11 +93,8 @@ DropScheduledChange(const SubscriptionRow *sub)
 		" WHERE billing_account_id = $1 AND subscription_id = $2 AND scheduled_change IS NOT NULL",
 		2, {INT8OID, UUIDOID}
 	};
-	Datum		values[2];
 
-	values[0] = Int64GetDatum(sub->billing_account_id);
-	values[1] = sub->subscription_id;
-	csp_spi_run(&plan, values, NULL, false, 0);
+	csp_run_on_subscription(&plan, sub, NULL, NULL, 0);
 }
 
 /*
@@ -125,15 +122,7 @@ csp_upgrade(PG_FUNCTION_ARGS)
 	csp_begin_action("upgrade");
 	csp_lock_subscription(PG_GETARG_DATUM(0), &source);
 	csp_check_manageable(&source, "upgrade");
-	if (source.is_trial || strcmp(source.status, "active") != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_CSP_WRONG_STATE),
-				 errmsg("cannot upgrade subscription %s: it is %s",
-						csp_uuid_to_cstring(source.subscription_id),
-						source.is_trial ? "a trial" : source.status),
-				 errdetail("Only active paid subscriptions are upgraded (R8.1)."),
-				 errhint("%s", source.is_trial ? "Convert the trial with csp.convert_trial first." :
-						 "Reactivate it first.")));
+	csp_check_active_paid(&source, "upgrade", "Only active subscriptions are upgraded (R8.1): reactivate it first.");
 	CheckUpgradePath(source.sku_id, to_sku);
 
 	seats = PG_ARGISNULL(2) ? source.quantity : PG_GETARG_INT32(2);
