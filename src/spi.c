@@ -17,6 +17,13 @@
 
 #include "utils/builtins.h"
 
+/*
+ * Runs a kept plan.  "read_only" is accepted for documentation but every
+ * query runs in read-write mode: the engine's functions are VOLATILE, and
+ * SPI's read-only mode reuses the calling statement's snapshot, which does
+ * not see rows written earlier in the same statement (a nested call such
+ * as create_billing_profile(create_billing_account(...))).
+ */
 int
 csp_spi_run(CspPlan *plan, Datum *values, const char *nulls,
 			bool read_only, long count)
@@ -35,16 +42,26 @@ csp_spi_run(CspPlan *plan, Datum *values, const char *nulls,
 		plan->plan = prepared;
 	}
 
-	rc = SPI_execute_plan(plan->plan, values, nulls, read_only, count);
+	rc = SPI_execute_plan(plan->plan, values, nulls, false, count);
 	if (rc < 0)
 		elog(ERROR, "could not run \"%s\": %s", plan->sql, SPI_result_code_string(rc));
 	return rc;
 }
 
 /* Column "col" (1-based) of result row "row" (0-based) of the last query. */
+static void
+CheckCell(int row, int col)
+{
+	if (SPI_tuptable == NULL || row < 0 || (uint64) row >= SPI_processed ||
+		col < 1 || col > SPI_tuptable->tupdesc->natts)
+		elog(ERROR, "no result cell (%d, %d): the query returned " UINT64_FORMAT " rows",
+			 row, col, SPI_processed);
+}
+
 Datum
 csp_spi_getdatum(int row, int col, bool *isnull)
 {
+	CheckCell(row, col);
 	return SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, isnull);
 }
 
@@ -52,5 +69,6 @@ csp_spi_getdatum(int row, int col, bool *isnull)
 char *
 csp_spi_getcstring(int row, int col)
 {
+	CheckCell(row, col);
 	return SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col);
 }
