@@ -82,7 +82,7 @@ csp_create_billing_account(PG_FUNCTION_ARGS)
 
 	/* R1.1: the creator is the account's first and only owner */
 	InsertAccountRole(billing_account_id, csp_caller(), "owner");
-	SPI_finish();
+	csp_finish();
 
 	PG_RETURN_INT64(billing_account_id);
 }
@@ -116,7 +116,7 @@ csp_grant_billing_account_role(PG_FUNCTION_ARGS)
 	csp_begin_action("grant_billing_account_role");
 	csp_check_account_access(billing_account_id, true, true);
 	InsertAccountRole(billing_account_id, member_oid, account_role);
-	SPI_finish();
+	csp_finish();
 	PG_RETURN_VOID();
 }
 
@@ -245,7 +245,7 @@ csp_create_billing_profile(PG_FUNCTION_ARGS)
 	billing_profile_id = DatumGetInt64(csp_spi_getdatum(0, 1, &isnull));
 
 	InsertSection(billing_account_id, billing_profile_id, "Default", true);
-	SPI_finish();
+	csp_finish();
 
 	PG_RETURN_INT64(billing_profile_id);
 }
@@ -290,7 +290,7 @@ csp_create_invoice_section(PG_FUNCTION_ARGS)
 	billing_account_id = csp_profile_account(billing_profile_id);
 	csp_check_account_access(billing_account_id, false, false);
 	section_id = InsertSection(billing_account_id, billing_profile_id, name, false);
-	SPI_finish();
+	csp_finish();
 
 	PG_RETURN_INT64(section_id);
 }

@@ -70,6 +70,17 @@ csp_begin_action(const char *action)
 	current_action = action;
 }
 
+/*
+ * Ends an API function's work: later row changes in the same transaction
+ * (a direct UPDATE by a superuser, say) are not the action's.
+ */
+void
+csp_finish(void)
+{
+	current_action = NULL;
+	SPI_finish();
+}
+
 static SPIPlanPtr
 AuditPlanFor(Relation rel)
 {

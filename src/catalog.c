@@ -174,7 +174,7 @@ csp_add_product(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_UNIQUE_VIOLATION),
 				 errmsg("product %s already exists", sku_id),
 				 errhint("Set new prices with csp.set_price; SKU ids are unique.")));
-	SPI_finish();
+	csp_finish();
 
 	PG_RETURN_TEXT_P(cstring_to_text(sku_id));
 }
@@ -234,7 +234,7 @@ csp_add_upgrade_path(PG_FUNCTION_ARGS)
 				 errhint("Keep one direction: from the lower SKU to the higher.")));
 	values[2] = TimestampTzGetDatum(csp_now());
 	csp_spi_run(&insert, values, NULL, false, 0);
-	SPI_finish();
+	csp_finish();
 	PG_RETURN_VOID();
 }
 
@@ -301,7 +301,7 @@ csp_set_price(PG_FUNCTION_ARGS)
 	values[5] = NumericGetDatum(unit_price);
 	values[6] = TimestampTzGetDatum(csp_now());
 	csp_spi_run(&upsert, values, NULL, false, 0);
-	SPI_finish();
+	csp_finish();
 	PG_RETURN_VOID();
 }
 
@@ -348,6 +348,6 @@ csp_set_fx_rate(PG_FUNCTION_ARGS)
 	values[3] = NumericGetDatum(rate);
 	values[4] = TimestampTzGetDatum(csp_now());
 	csp_spi_run(&upsert, values, NULL, false, 0);
-	SPI_finish();
+	csp_finish();
 	PG_RETURN_VOID();
 }

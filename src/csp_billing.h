@@ -117,6 +117,7 @@ extern char *csp_spi_getcstring(int row, int col);
 /* audit.c */
 extern void csp_audit_init(void);
 extern void csp_begin_action(const char *action);
+extern void csp_finish(void);
 extern Oid	csp_caller(void);
 
 
@@ -212,6 +213,10 @@ extern int64 csp_move_seats_in(SubscriptionRow *sub, const char *source, int32 s
 							   TimestampTz reducible_until);
 
 /* renewals.c */
+extern int	csp_charge_due_cycles(SubscriptionRow *sub, DateADT today);
+typedef void (*CspIsolatedWork) (Datum id, void *arg);
+extern bool csp_run_isolated(CspIsolatedWork work, Datum id, void *arg,
+							 MemoryContext job_context, const char *failure);
 extern TimestampTz csp_cancellation_deadline(const char *publisher, BillingFrequency freq,
 											 TimestampTz from);
 
@@ -232,7 +237,9 @@ extern Datum csp_new_uuid(void);
 extern void csp_check_manageable(const SubscriptionRow *sub, const char *action);
 extern void csp_check_not_trial(const SubscriptionRow *sub, const char *action);
 extern void csp_count_update(SubscriptionRow *sub);
-extern void csp_check_addon_rules(Datum customer_id, const char *sku_id);
+extern void csp_check_addon_rules(Datum customer_id, const char *sku_id, bool addon_changed);
+extern int64 csp_live_addons(const SubscriptionRow *base);
+extern void csp_lock_for_change(Datum subscription_id, SubscriptionRow *sub);
 extern int64 csp_insert_seat_lot(const SubscriptionRow *sub, const char *source, int32 quantity);
 extern DateADT csp_today(void);
 

@@ -208,7 +208,7 @@ csp_add_customer(PG_FUNCTION_ARGS)
 	values[8] = TimestampTzGetDatum(csp_now());
 	csp_spi_run(&insert, values, nulls, false, 0);
 	customer_id = SPI_datumTransfer(csp_spi_getdatum(0, 1, &isnull), false, UUID_LEN);
-	SPI_finish();
+	csp_finish();
 
 	PG_RETURN_DATUM(customer_id);
 }
@@ -264,7 +264,7 @@ csp_update_customer(PG_FUNCTION_ARGS)
 	nulls[6] = ' ';
 	csp_spi_run(&update, values, nulls, false, 0);
 	CheckRegistration(country, csp_spi_getcstring(0, 1), csp_spi_getcstring(0, 2));
-	SPI_finish();
+	csp_finish();
 	PG_RETURN_VOID();
 }
 
@@ -287,7 +287,7 @@ csp_attest_mca(PG_FUNCTION_ARGS)
 	values[0] = PG_GETARG_DATUM(0);
 	values[1] = TimestampTzGetDatum(csp_now());
 	csp_spi_run(&update, values, NULL, false, 0);
-	SPI_finish();
+	csp_finish();
 	PG_RETURN_VOID();
 }
 
@@ -320,6 +320,6 @@ csp_set_customer_verification(PG_FUNCTION_ARGS)
 	values[1] = CStringGetTextDatum(status);
 	values[2] = TimestampTzGetDatum(csp_now());
 	csp_spi_run(&update, values, NULL, false, 0);
-	SPI_finish();
+	csp_finish();
 	PG_RETURN_VOID();
 }

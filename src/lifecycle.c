@@ -218,7 +218,7 @@ csp_suspend(PG_FUNCTION_ARGS)
 	csp_set_subscription_status(&sub, "suspended");
 	/* R4.8: suspending a base suspends its add-ons */
 	SetAddonStatus(&sub, "active", "suspended");
-	SPI_finish();
+	csp_finish();
 	PG_RETURN_VOID();
 }
 
@@ -255,7 +255,7 @@ csp_reactivate(PG_FUNCTION_ARGS)
 	csp_count_update(&sub);
 	csp_set_subscription_status(&sub, "active");
 	SetAddonStatus(&sub, "suspended", "active");
-	SPI_finish();
+	csp_finish();
 	PG_RETURN_VOID();
 }
 
@@ -290,12 +290,13 @@ csp_cancel(PG_FUNCTION_ARGS)
 	csp_require_args(fcinfo, args, lengthof(args));
 	SPI_connect();
 	csp_begin_action("cancel");
-	csp_lock_subscription(PG_GETARG_DATUM(0), &sub);
+	csp_lock_for_change(PG_GETARG_DATUM(0), &sub);
 	csp_check_manageable(&sub, "cancel");
 	csp_check_not_trial(&sub, "cancel");
 	marketplace = strcmp(sub.publisher, "microsoft") != 0;
 
-	if (now > sub.cancellation_allowed_until)
+	/* the window's end is exclusive, like a seat lot's (R5.2, R6.3) */
+	if (now >= sub.cancellation_allowed_until)
 	{
 		if (marketplace)
 		{
@@ -304,7 +305,7 @@ csp_cancel(PG_FUNCTION_ARGS)
 					(errmsg("cancellation of %s is scheduled for the end of its term on %s",
 							csp_uuid_to_cstring(sub.subscription_id), csp_date_to_cstring(sub.term_end)),
 					 errdetail("Marketplace SaaS cancelled after the full-credit window ends at renewal (R6.4).")));
-			SPI_finish();
+			csp_finish();
 			PG_RETURN_VOID();
 		}
 		ereport(ERROR,
@@ -317,13 +318,21 @@ csp_cancel(PG_FUNCTION_ARGS)
 						 csp_date_to_cstring(sub.term_end))));
 	}
 
+	if (csp_live_addons(&sub) > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CSP_WRONG_STATE),
+				 errmsg("cannot cancel subscription %s: it has live add-ons",
+						csp_uuid_to_cstring(sub.subscription_id)),
+				 errdetail("An add-on needs its base subscription (R4.8)."),
+				 errhint("Cancel its add-ons first (csp.subscriptions where parent_subscription_id is this one).")));
+
 	/* R6.3: whole days used are paid for; marketplace credit is full (R6.4) */
 	refund_from = sub.term_start;
 	if (!marketplace)
 		refund_from += (int32) terms_whole_days_between(sub.term_started_at, now);
 	csp_refund_charges(&sub, "cancelImmediate", 0, 0, 0, refund_from, csp_new_uuid());
 	csp_set_subscription_status(&sub, "cancelled");
-	SPI_finish();
+	csp_finish();
 	PG_RETURN_VOID();
 }
 
@@ -360,7 +369,7 @@ csp_set_auto_renew(PG_FUNCTION_ARGS)
 		arg = BoolGetDatum(enabled);
 		csp_run_on_subscription(&plan, &sub, &arg, NULL, 1);
 	}
-	SPI_finish();
+	csp_finish();
 	PG_RETURN_VOID();
 }
 
@@ -388,6 +397,6 @@ csp_rename(PG_FUNCTION_ARGS)
 	csp_count_update(&sub);
 	arg = CStringGetTextDatum(name);
 	csp_run_on_subscription(&plan, &sub, &arg, NULL, 1);
-	SPI_finish();
+	csp_finish();
 	PG_RETURN_VOID();
 }

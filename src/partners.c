@@ -128,7 +128,7 @@ csp_create_partner(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_UNIQUE_VIOLATION),
 				 errmsg("partner %s already exists", partner_id),
 				 errhint("Partner ids are unique; use csp.partners to see the existing ones.")));
-	SPI_finish();
+	csp_finish();
 
 	PG_RETURN_TEXT_P(cstring_to_text(partner_id));
 }
@@ -157,7 +157,7 @@ csp_set_partner_status(PG_FUNCTION_ARGS)
 	values[0] = CStringGetTextDatum(partner_id);
 	values[1] = CStringGetTextDatum(status);
 	csp_spi_run(&update, values, NULL, false, 0);
-	SPI_finish();
+	csp_finish();
 	PG_RETURN_VOID();
 }
 
@@ -252,6 +252,6 @@ csp_link_partner_billing(PG_FUNCTION_ARGS)
 	values[2] = Int64GetDatum(billing_profile_id);
 	values[3] = TimestampTzGetDatum(csp_now());
 	csp_spi_run(&link, values, NULL, false, 0);
-	SPI_finish();
+	csp_finish();
 	PG_RETURN_VOID();
 }

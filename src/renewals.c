@@ -28,6 +28,9 @@
 PG_FUNCTION_INFO_V1(csp_run_cycle_charges);
 PG_FUNCTION_INFO_V1(csp_run_renewals);
 
+static void RenewWork(Datum id, void *arg);
+static void ChargeWork(Datum id, void *arg);
+
 #define JOB_BATCH_SIZE 1000
 #define JOB_PROGRESS_EVERY 10000
 
@@ -62,11 +65,13 @@ SetNextChargeDate(const SubscriptionRow *sub, bool has_next, DateADT next)
 }
 
 /*
- * Posts every due cycle of one subscription, up to as_of's date; returns
- * the number of lines posted.
+ * Posts every due cycle of one subscription, up to "today"; returns the
+ * number of lines posted.  Also called before mid-cycle changes
+ * (csp_lock_for_change), so a cycle is charged at the quantity it started
+ * with.
  */
-static int
-ChargeDueCycles(SubscriptionRow *sub, DateADT today)
+int
+csp_charge_due_cycles(SubscriptionRow *sub, DateADT today)
 {
 	int			posted = 0;
 	DateADT		next = sub->next_charge_date;
@@ -115,31 +120,43 @@ ChargeDueCycles(SubscriptionRow *sub, DateADT today)
 Datum
 csp_run_cycle_charges(PG_FUNCTION_ARGS)
 {
+	/* keyset over (next_charge_date, id): a failed one is not retried in the same run */
 	static CspPlan due = {
-		"SELECT subscription_id FROM csp.subscription"
+		"SELECT subscription_id, next_charge_date FROM csp.subscription"
 		" WHERE next_charge_date <= $1 AND status IN ('active', 'suspended')"
-		" ORDER BY next_charge_date LIMIT $2 FOR UPDATE SKIP LOCKED",
-		2, {DATEOID, INT4OID}
+		"   AND (next_charge_date, subscription_id) > ($3, $4)"
+		" ORDER BY next_charge_date, subscription_id LIMIT $2 FOR UPDATE SKIP LOCKED",
+		4, {DATEOID, INT4OID, DATEOID, UUIDOID}
 	};
 	TimestampTz as_of = JobInstant(fcinfo);
 	DateADT		today = terms_utc_date(as_of);
 	int64		posted = 0;
 	int64		seen = 0;
+	int64		failed = 0;
+	DateADT		last_date = DATEVAL_NOBEGIN;
+	Datum		last_id = DirectFunctionCall1(uuid_in, CStringGetDatum("00000000-0000-0000-0000-000000000000"));
+	void	   *work_arg[2];
+	MemoryContext job_context;
 
+	work_arg[0] = &today;
+	work_arg[1] = &posted;
 	SPI_connect();
+	job_context = CurrentMemoryContext;
 	csp_begin_action("run_cycle_charges");
 	csp_set_job_instant(as_of);
 	PG_TRY();
 	{
 		for (;;)
 		{
-			Datum		values[2];
+			Datum		values[4];
 			SPITupleTable *batch;
 			uint64		n,
 						i;
 
 			values[0] = DateADTGetDatum(today);
 			values[1] = Int32GetDatum(JOB_BATCH_SIZE);
+			values[2] = DateADTGetDatum(last_date);
+			values[3] = last_id;
 			csp_spi_run(&due, values, NULL, false, 0);
 			batch = SPI_tuptable;
 			n = SPI_processed;
@@ -147,17 +164,19 @@ csp_run_cycle_charges(PG_FUNCTION_ARGS)
 				break;
 			for (i = 0; i < n; i++)
 			{
-				SubscriptionRow sub;
 				bool		isnull;
+				Datum		id = SPI_getbinval(batch->vals[i], batch->tupdesc, 1, &isnull);
 
-				if (csp_load_subscription(SPI_getbinval(batch->vals[i], batch->tupdesc, 1, &isnull), &sub, true))
-					posted += ChargeDueCycles(&sub, today);
+				last_date = DatumGetDateADT(SPI_getbinval(batch->vals[i], batch->tupdesc, 2, &isnull));
+				last_id = datumCopy(id, false, UUID_LEN);
+				if (!csp_run_isolated(ChargeWork, id, work_arg, job_context,
+									  "Its cycle was not charged; the next run retries it."))
+					failed++;
 				if (++seen % JOB_PROGRESS_EVERY == 0)
 					ereport(NOTICE,
-							(errmsg("run_cycle_charges: " INT64_FORMAT " subscriptions, " INT64_FORMAT " charges so far",
-									seen, posted)));
+							(errmsg("run_cycle_charges: " INT64_FORMAT " subscriptions, " INT64_FORMAT " charges, "
+									INT64_FORMAT " failed so far", seen, posted, failed)));
 			}
-			SPI_freetuptable(batch);
 		}
 	}
 	PG_FINALLY();
@@ -165,7 +184,7 @@ csp_run_cycle_charges(PG_FUNCTION_ARGS)
 		csp_clear_job_instant();
 	}
 	PG_END_TRY();
-	SPI_finish();
+	csp_finish();
 	PG_RETURN_INT32((int32) posted);
 }
 
@@ -318,11 +337,14 @@ RenewOne(SubscriptionRow *sub, DateADT today)
 }
 
 /*
- * RenewOne in a subtransaction of its own; false (and a WARNING) when it
- * failed, in which case nothing of it remains.
+ * Runs work(id, arg) in a subtransaction of its own, so that one
+ * subscription's failure (no price, no exchange rate) undoes only its own
+ * changes: a WARNING names it and "failure" says what happens next, and
+ * the job goes on with the others.  Returns whether the work succeeded.
  */
-static bool
-RenewInSubtransaction(Datum id, DateADT today, MemoryContext job_context)
+bool
+csp_run_isolated(CspIsolatedWork work, Datum id, void *arg,
+				 MemoryContext job_context, const char *failure)
 {
 	ResourceOwner owner = CurrentResourceOwner;
 	volatile bool ok = true;
@@ -331,10 +353,7 @@ RenewInSubtransaction(Datum id, DateADT today, MemoryContext job_context)
 	MemoryContextSwitchTo(job_context);
 	PG_TRY();
 	{
-		SubscriptionRow sub;
-
-		if (csp_load_subscription(id, &sub, true))
-			RenewOne(&sub, today);
+		work(id, arg);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(job_context);
 		CurrentResourceOwner = owner;
@@ -352,14 +371,32 @@ RenewInSubtransaction(Datum id, DateADT today, MemoryContext job_context)
 		ok = false;
 		ereport(WARNING,
 				(errcode(edata->sqlerrcode),
-				 errmsg("subscription %s was not renewed: %s",
-						csp_uuid_to_cstring(id), edata->message),
+				 errmsg("subscription %s: %s", csp_uuid_to_cstring(id), edata->message),
 				 edata->hint ? errhint("%s", edata->hint) : 0,
-				 errdetail("It stays pending and the next renewal run retries it.")));
+				 errdetail("%s", failure)));
 		FreeErrorData(edata);
 	}
 	PG_END_TRY();
 	return ok;
+}
+
+static void
+RenewWork(Datum id, void *arg)
+{
+	SubscriptionRow sub;
+
+	if (csp_load_subscription(id, &sub, true))
+		RenewOne(&sub, *(DateADT *) arg);
+}
+
+static void
+ChargeWork(Datum id, void *arg)
+{
+	SubscriptionRow sub;
+	int64	   *posted = (int64 *) ((void **) arg)[1];
+
+	if (csp_load_subscription(id, &sub, true))
+		*posted += csp_charge_due_cycles(&sub, *(DateADT *) ((void **) arg)[0]);
 }
 
 /*
@@ -418,7 +455,8 @@ csp_run_renewals(PG_FUNCTION_ARGS)
 				last_end = DatumGetDateADT(SPI_getbinval(batch->vals[i], batch->tupdesc, 2, &isnull));
 				last_id = datumCopy(id, false, UUID_LEN);
 
-				if (RenewInSubtransaction(id, today, job_context))
+				if (csp_run_isolated(RenewWork, id, &today, job_context,
+									 "It was not renewed; it stays pending and the next run retries it."))
 					processed++;
 				else
 					failed++;
@@ -435,6 +473,6 @@ csp_run_renewals(PG_FUNCTION_ARGS)
 		csp_clear_job_instant();
 	}
 	PG_END_TRY();
-	SPI_finish();
+	csp_finish();
 	PG_RETURN_INT32((int32) processed);
 }

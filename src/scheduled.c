@@ -199,7 +199,7 @@ csp_schedule_change(PG_FUNCTION_ARGS)
 	values[6] = DateADTGetDatum(coterm_end);
 	nulls[6] = has_coterm ? ' ' : 'n';
 	csp_spi_run(&save, values, nulls, false, 0);
-	SPI_finish();
+	csp_finish();
 	PG_RETURN_VOID();
 }
 
@@ -221,6 +221,6 @@ csp_clear_scheduled_change(PG_FUNCTION_ARGS)
 	csp_lock_subscription(PG_GETARG_DATUM(0), &sub);
 	csp_check_manageable(&sub, "clear the scheduled change of");
 	csp_run_on_subscription(&clear, &sub, NULL, NULL, 0);
-	SPI_finish();
+	csp_finish();
 	PG_RETURN_VOID();
 }

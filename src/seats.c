@@ -152,7 +152,7 @@ csp_change_quantity(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	csp_begin_action("change_quantity");
-	csp_lock_subscription(PG_GETARG_DATUM(0), &sub);
+	csp_lock_for_change(PG_GETARG_DATUM(0), &sub);
 	csp_check_manageable(&sub, "change the quantity of");
 	csp_check_not_trial(&sub, "change the quantity of");
 	if (strcmp(sub.status, "active") != 0)
@@ -181,9 +181,9 @@ csp_change_quantity(PG_FUNCTION_ARGS)
 		else
 			ReduceSeats(&sub, sub.quantity - quantity);
 		UpdateQuantity(&sub, quantity);
-		csp_check_addon_rules(sub.customer_id, sub.sku_id);
+		csp_check_addon_rules(sub.customer_id, sub.sku_id, sub.has_parent);
 	}
-	SPI_finish();
+	csp_finish();
 	PG_RETURN_VOID();
 }
 
@@ -230,7 +230,7 @@ csp_reducible_licenses(PG_FUNCTION_ARGS)
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, row, nulls);
 		}
 	}
-	SPI_finish();
+	csp_finish();
 	return (Datum) 0;
 }
 

@@ -198,6 +198,44 @@ csp_run_on_subscription(CspPlan *plan, const SubscriptionRow *sub,
 	csp_spi_run(plan, values, nulls, false, 0);
 }
 
+/* The number of active or suspended add-ons attached to a base. */
+int64
+csp_live_addons(const SubscriptionRow *base)
+{
+	static CspPlan plan = {
+		"SELECT count(*) FROM csp.subscription"
+		" WHERE billing_account_id = $1 AND parent_subscription_id = $2"
+		"   AND status IN ('active', 'suspended')",
+		2, {INT8OID, UUIDOID}
+	};
+	Datum		values[2];
+	bool		isnull;
+
+	values[0] = Int64GetDatum(base->billing_account_id);
+	values[1] = base->subscription_id;
+	csp_spi_run(&plan, values, NULL, false, 1);
+	return DatumGetInt64(csp_spi_getdatum(0, 1, &isnull));
+}
+
+/*
+ * Locks a subscription for a change that moves money mid-cycle, after
+ * posting any billing cycle that has started but not been charged yet:
+ * credits and additions are computed against the cycle's charge, so that
+ * charge must exist first, at the quantity and price it had.
+ */
+void
+csp_lock_for_change(Datum subscription_id, SubscriptionRow *sub)
+{
+	csp_lock_subscription(subscription_id, sub);
+	if (sub->has_next_charge && sub->next_charge_date <= csp_today() &&
+		(strcmp(sub->status, "active") == 0 || strcmp(sub->status, "suspended") == 0) &&
+		sub->term_end >= csp_today())
+	{
+		csp_charge_due_cycles(sub, csp_today());
+		csp_lock_subscription(subscription_id, sub);
+	}
+}
+
 /* Moves a subscription along the state machine (the trigger checks the edge). */
 void
 csp_set_subscription_status(const SubscriptionRow *sub, const char *status)
@@ -239,7 +277,7 @@ csp_load_target(Datum target_id, const SubscriptionRow *source, const char *sku_
 {
 	const char *why = NULL;
 
-	csp_lock_subscription(target_id, target);
+	csp_lock_for_change(target_id, target);
 	if (!DatumGetBool(DirectFunctionCall2(uuid_eq, target->customer_id, source->customer_id)))
 		why = "it belongs to another customer";
 	else if (strcmp(target->sku_id, sku_id) != 0)
@@ -302,9 +340,13 @@ csp_insert_seat_lot(const SubscriptionRow *sub, const char *source, int32 quanti
  * ratios to the customer's live base seats across all compatible base
  * subscriptions, whatever partner sold them, including those bought in
  * the same transaction.  NC007 otherwise.
+ *
+ * When a base changes (addon_changed false) only the maximum is checked:
+ * base licenses can be increased at any time (R5.1), and a larger base
+ * never breaks a minimum that held when the add-on was bought.
  */
 void
-csp_check_addon_rules(Datum customer_id, const char *sku_id)
+csp_check_addon_rules(Datum customer_id, const char *sku_id, bool addon_changed)
 {
 	static CspPlan plan = {
 		"SELECT a.sku_id, a.addon_min_ratio, a.addon_max_ratio,"
@@ -352,7 +394,9 @@ csp_check_addon_rules(Datum customer_id, const char *sku_id)
 					 errmsg("add-on %s needs a base subscription", addon),
 					 errdetail("The customer has no live subscription of a base SKU of %s (R4.8).", addon),
 					 errhint("Buy a base subscription first, in the same transaction if you like.")));
-		if (!min_null && addon_seats < min_seats)
+		if (addon_changed && strcmp(addon, sku_id) != 0)
+			continue;
+		if (!min_null && addon_seats < min_seats && addon_changed)
 			ereport(ERROR,
 					(errcode(ERRCODE_CSP_ADDON_RULE),
 					 errmsg("add-on %s needs at least " INT64_FORMAT " seats, not " INT64_FORMAT,
@@ -411,7 +455,7 @@ CheckReseller(const char *partner_kind, const char *provider_id, const char *res
 	kind = csp_spi_getcstring(0, 1);
 	its_provider = csp_spi_getcstring(0, 2);
 	if (strcmp(kind, "indirect_reseller") != 0 ||
-		(its_provider != NULL && strcmp(its_provider, provider_id) != 0))
+		its_provider == NULL || strcmp(its_provider, provider_id) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_CSP_NOT_PERMITTED),
 				 errmsg("partner %s is not an indirect reseller of %s", reseller_id, provider_id),
@@ -546,7 +590,7 @@ FindAddonBase(Datum customer_id, const char *sku_id, bool has_target, Datum targ
 	static CspPlan plan = {
 		"SELECT s.subscription_id, s.term_end FROM csp.subscription s, csp.product a"
 		" WHERE a.sku_id = $2 AND s.customer_id = $1 AND s.sku_id = ANY (a.addon_of)"
-		"   AND s.status IN ('active', 'suspended') AND ($3::uuid IS NULL OR s.subscription_id = $3)"
+		"   AND s.status = 'active' AND ($3::uuid IS NULL OR s.subscription_id = $3)"
 		" ORDER BY s.term_end DESC, s.purchased_at LIMIT 1",
 		3, {UUIDOID, TEXTOID, UUIDOID}
 	};
@@ -849,7 +893,7 @@ csp_purchase(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_CSP_ADDON_RULE),
 					 errmsg("add-on %s needs a base subscription of the customer", sku_id),
-					 errdetail("An add-on attaches to a live subscription of one of its base SKUs (R4.8)."),
+					 errdetail("An add-on attaches to an active subscription of one of its base SKUs (R4.8)."),
 					 errhint("Buy the base first%s.", PG_ARGISNULL(7) ? "" : ", or name a compatible base in coterminate_with")));
 		has_parent = true;
 		end = base_end;
@@ -914,9 +958,9 @@ csp_purchase(PG_FUNCTION_ARGS)
 	csp_create_subscription(&ns, &sub);
 
 	if (prod.is_addon)
-		csp_check_addon_rules(customer_id, sku_id);
+		csp_check_addon_rules(customer_id, sku_id, true);
 
 	customer_id = SPI_datumTransfer(sub.subscription_id, false, UUID_LEN);
-	SPI_finish();
+	csp_finish();
 	PG_RETURN_DATUM(customer_id);
 }

@@ -83,7 +83,7 @@ csp_transfer(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	csp_begin_action("transfer");
-	csp_lock_subscription(PG_GETARG_DATUM(0), &source);
+	csp_lock_for_change(PG_GETARG_DATUM(0), &source);
 	csp_check_manageable(&source, "transfer");
 	csp_check_active_paid(&source, "transfer", "Only active subscriptions are transferred: reactivate it first.");
 	if (strcmp(source.partner_id, to_partner) == 0)
@@ -135,6 +135,6 @@ csp_transfer(PG_FUNCTION_ARGS)
 	csp_create_subscription(&ns, &moved);
 
 	result = SPI_datumTransfer(moved.subscription_id, false, UUID_LEN);
-	SPI_finish();
+	csp_finish();
 	PG_RETURN_DATUM(result);
 }

@@ -105,8 +105,8 @@ csp_convert_trial(PG_FUNCTION_ARGS)
 
 	/* the trial ends; its scheduled change goes with it (R7.3) */
 	csp_set_subscription_status(&trial, "expired");
-	csp_check_addon_rules(trial.customer_id, paid_sku);
+	csp_check_addon_rules(trial.customer_id, paid_sku, false);
 	result = SPI_datumTransfer(paid.subscription_id, false, UUID_LEN);
-	SPI_finish();
+	csp_finish();
 	PG_RETURN_DATUM(result);
 }

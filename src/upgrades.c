@@ -120,7 +120,7 @@ csp_upgrade(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	csp_begin_action("upgrade");
-	csp_lock_subscription(PG_GETARG_DATUM(0), &source);
+	csp_lock_for_change(PG_GETARG_DATUM(0), &source);
 	csp_check_manageable(&source, "upgrade");
 	csp_check_active_paid(&source, "upgrade", "Only active subscriptions are upgraded (R8.1): reactivate it first.");
 	CheckUpgradePath(source.sku_id, to_sku);
@@ -205,9 +205,9 @@ csp_upgrade(PG_FUNCTION_ARGS)
 		csp_create_subscription(&ns, &holder);
 	}
 
-	csp_check_addon_rules(source.customer_id, source.sku_id);
-	csp_check_addon_rules(source.customer_id, to_sku);
+	csp_check_addon_rules(source.customer_id, source.sku_id, source.has_parent);
+	csp_check_addon_rules(source.customer_id, to_sku, source.has_parent);
 	result = SPI_datumTransfer(holder.subscription_id, false, UUID_LEN);
-	SPI_finish();
+	csp_finish();
 	PG_RETURN_DATUM(result);
 }
