@@ -158,6 +158,8 @@ csp_subscription_lifecycle_trigger(PG_FUNCTION_ARGS)
 	{
 		bool		isnull;
 		bool		new_auto = DatumGetBool(SPI_getbinval(newtup, desc, SPI_fnumber(desc, "auto_renew"), &isnull));
+		bool		ends_or_suspends = strcmp(new_status, old_status) != 0 &&
+			(strcmp(new_status, "suspended") == 0 || IsFinal(new_status));
 		int32		old_qty = DatumGetInt32(SPI_getbinval(oldtup, desc, SPI_fnumber(desc, "quantity"), &isnull));
 		int32		new_qty = DatumGetInt32(SPI_getbinval(newtup, desc, SPI_fnumber(desc, "quantity"), &isnull));
 		DateADT		old_start = DatumGetDateADT(SPI_getbinval(oldtup, desc, SPI_fnumber(desc, "term_start"), &isnull));
@@ -165,6 +167,9 @@ csp_subscription_lifecycle_trigger(PG_FUNCTION_ARGS)
 		bool		scheduled_null;
 
 		SPI_getbinval(newtup, desc, SPI_fnumber(desc, "scheduled_change"), &scheduled_null);
+		/* this trigger itself switches auto-renew off on suspend and end */
+		if (ends_or_suspends)
+			new_auto = false;
 		if (!scheduled_null && old_start == new_start &&
 			(!new_auto || old_qty != new_qty || IsFinal(new_status)))
 		{

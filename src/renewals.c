@@ -268,6 +268,13 @@ RenewOne(SubscriptionRow *sub, DateADT today)
 		int64		lot_id;
 		Datum		id = sub->subscription_id;
 
+		/* the old term's cycles are charged before it ends, however late the jobs run */
+		if (sub->has_next_charge)
+		{
+			csp_charge_due_cycles(sub, today);
+			csp_lock_subscription(id, sub);
+		}
+
 		if (strcmp(sub->status, "suspended") == 0 || !sub->auto_renew)
 		{
 			csp_set_subscription_status(sub, "expired");

@@ -177,7 +177,7 @@ csp_schedule_change(PG_FUNCTION_ARGS)
 		csp_check_date_in_range(coterm_end, "coterm_end");
 		if (!terms_coterminous_end_ok(next_start, term, coterm_end))
 			ereport(ERROR,
-					(errcode(ERRCODE_CSP_SCHEDULE_NOT_ALLOWED),
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("the next term cannot end on %s", csp_date_to_cstring(coterm_end)),
 					 errdetail("The next %s term starts %s; a co-terminous end must lie between that and %s (R4.5, R7.1).",
 							   terms_term_name(term), csp_date_to_cstring(next_start),

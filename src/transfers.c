@@ -103,8 +103,18 @@ csp_transfer(PG_FUNCTION_ARGS)
 						   target.linked ? "" : " without a billing profile"),
 				 errhint("The target must be an active direct-bill partner or indirect provider linked to a billing profile (R1.5, R2.1).")));
 
-	csp_require_price(source.sku_id, source.term, source.frequency, target.currency, today,
-					  &price, &pricing_currency);
+	/*
+	 * R4.3: the price is fixed for the term, so the target keeps it when it
+	 * bills in the same currency; otherwise its own list price applies.
+	 */
+	if (strcmp(target.currency, source.currency) == 0)
+	{
+		price = source.unit_price;
+		pricing_currency = source.pricing_currency;
+	}
+	else
+		csp_require_price(source.sku_id, source.term, source.frequency, target.currency, today,
+						  &price, &pricing_currency);
 
 	/* the source is credited for the rest of its current cycle */
 	csp_charge_period(&source, "moveQuantity", today, -(int64) source.quantity, 0, reference_id);

@@ -143,7 +143,7 @@ csp_upgrade(PG_FUNCTION_ARGS)
 	{
 		/* R8.4: into an existing subscription, which only gains licenses */
 		csp_load_target(PG_GETARG_DATUM(3), &source, to_sku, &holder);
-		if (csp_now() <= holder.cancellation_allowed_until)
+		if (csp_now() < holder.cancellation_allowed_until)
 			ereport(ERROR,
 					(errcode(ERRCODE_CSP_UPGRADE_NOT_ALLOWED),
 					 errmsg("subscription %s is still in its cancellation window",
