@@ -238,6 +238,8 @@ extern void csp_check_manageable(const SubscriptionRow *sub, const char *action)
 extern void csp_check_not_trial(const SubscriptionRow *sub, const char *action);
 extern void csp_count_update(SubscriptionRow *sub);
 extern void csp_check_addon_rules(Datum customer_id, const char *sku_id, bool addon_changed);
+extern void csp_check_addon_rules_after(Datum customer_id, const char *sku_id, bool addon_changed,
+										int64 base_delta);
 extern int64 csp_live_addons(const SubscriptionRow *base);
 extern void csp_lock_for_change(Datum subscription_id, SubscriptionRow *sub);
 extern int64 csp_insert_seat_lot(const SubscriptionRow *sub, const char *source, int32 quantity);

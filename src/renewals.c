@@ -224,6 +224,24 @@ LoadScheduledChange(const SubscriptionRow *sub)
 }
 
 /*
+ * R4.8: an add-on lives only as long as its base.  It renews when its base
+ * is active and either already renewed past "today" or about to renew (its
+ * own term end has passed with auto-renew on).
+ */
+static bool
+BaseRenews(const SubscriptionRow *addon, DateADT today)
+{
+	SubscriptionRow base;
+
+	if (!addon->has_parent)
+		return true;
+	if (!csp_load_subscription(addon->parent_subscription_id, &base, false))
+		return false;
+	return strcmp(base.status, "active") == 0 &&
+		(base.term_end >= today || base.auto_renew);
+}
+
+/*
  * Renews one subscription whose term ended, as many terms as needed to
  * reach "today", or ends it.  R6.6: the new term starts the day after the
  * end; its 168-hour windows start when the renewal completes (now).
@@ -275,7 +293,8 @@ RenewOne(SubscriptionRow *sub, DateADT today)
 			csp_lock_subscription(id, sub);
 		}
 
-		if (strcmp(sub->status, "suspended") == 0 || !sub->auto_renew)
+		if (strcmp(sub->status, "suspended") == 0 || !sub->auto_renew ||
+			!BaseRenews(sub, today))
 		{
 			csp_set_subscription_status(sub, "expired");
 			return;

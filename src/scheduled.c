@@ -188,6 +188,11 @@ csp_schedule_change(PG_FUNCTION_ARGS)
 		csp_require_price(sku_id ? sku_id : base_sku, term, freq, sub.currency, next_start,
 						  &price, &pricing_currency);
 
+	/* R4.7: a base reduced at renewal must still cover its add-ons' seats */
+	if (has_quantity && quantity < sub.quantity && !sub.has_parent)
+		csp_check_addon_rules_after(sub.customer_id, sub.sku_id, false,
+									(int64) quantity - sub.quantity);
+
 	csp_count_update(&sub);
 	memset(nulls, ' ', sizeof(nulls));
 	values[2] = CSP_TEXT(sku_id);

@@ -344,33 +344,42 @@ csp_insert_seat_lot(const SubscriptionRow *sub, const char *source, int32 quanti
  * When a base changes (addon_changed false) only the maximum is checked:
  * base licenses can be increased at any time (R5.1), and a larger base
  * never breaks a minimum that held when the add-on was bought.
+ * base_delta counts seats of sku_id that are about to change (a reduction
+ * scheduled for the renewal) as if they had.
  */
 void
 csp_check_addon_rules(Datum customer_id, const char *sku_id, bool addon_changed)
+{
+	csp_check_addon_rules_after(customer_id, sku_id, addon_changed, 0);
+}
+
+void
+csp_check_addon_rules_after(Datum customer_id, const char *sku_id, bool addon_changed,
+							int64 base_delta)
 {
 	static CspPlan plan = {
 		"SELECT a.sku_id, a.addon_min_ratio, a.addon_max_ratio,"
 		"       (SELECT coalesce(sum(s.quantity), 0)::bigint FROM csp.subscription s"
 		"         WHERE s.customer_id = $1 AND s.sku_id = a.sku_id"
 		"           AND s.status IN ('active', 'suspended')) AS addon_seats,"
-		"       (SELECT coalesce(sum(s.quantity), 0)::bigint FROM csp.subscription s"
-		"         WHERE s.customer_id = $1 AND s.sku_id = ANY (a.addon_of)"
-		"           AND s.status IN ('active', 'suspended')) AS base_seats,"
-		"       ceil(a.addon_min_ratio * (SELECT coalesce(sum(s.quantity), 0) FROM csp.subscription s"
-		"         WHERE s.customer_id = $1 AND s.sku_id = ANY (a.addon_of)"
-		"           AND s.status IN ('active', 'suspended')))::bigint AS min_seats,"
-		"       floor(a.addon_max_ratio * (SELECT coalesce(sum(s.quantity), 0) FROM csp.subscription s"
-		"         WHERE s.customer_id = $1 AND s.sku_id = ANY (a.addon_of)"
-		"           AND s.status IN ('active', 'suspended')))::bigint AS max_seats"
-		"  FROM csp.product a"
+		"       b.seats AS base_seats,"
+		"       ceil(a.addon_min_ratio * b.seats)::bigint AS min_seats,"
+		"       floor(a.addon_max_ratio * b.seats)::bigint AS max_seats"
+		"  FROM csp.product a,"
+		"  LATERAL (SELECT (coalesce(sum(s.quantity), 0)"
+		"                   + CASE WHEN $2 = ANY (a.addon_of) THEN $3 ELSE 0 END)::bigint AS seats"
+		"             FROM csp.subscription s"
+		"            WHERE s.customer_id = $1 AND s.sku_id = ANY (a.addon_of)"
+		"              AND s.status IN ('active', 'suspended')) b"
 		" WHERE a.addon_of IS NOT NULL AND (a.sku_id = $2 OR $2 = ANY (a.addon_of))",
-		2, {UUIDOID, TEXTOID}
+		3, {UUIDOID, TEXTOID, INT8OID}
 	};
-	Datum		values[2];
+	Datum		values[3];
 	uint64		i;
 
 	values[0] = customer_id;
 	values[1] = CStringGetTextDatum(sku_id);
+	values[2] = Int64GetDatum(base_delta);
 	csp_spi_run(&plan, values, NULL, false, 0);
 
 	for (i = 0; i < SPI_processed; i++)
