@@ -96,6 +96,8 @@ CREATE TABLE csp.audit_log (
 CREATE INDEX ON csp.audit_log (object_type, object_id);
 CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON csp.audit_log
     FOR EACH ROW EXECUTE FUNCTION csp.append_only_trigger();
+CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON csp.audit_log
+    FOR EACH STATEMENT EXECUTE FUNCTION csp.append_only_trigger();
 COMMENT ON TABLE csp.audit_log IS
     'Every state change: who, when (csp.now()), which API action, the row before and after. Append-only.';
 
@@ -368,6 +370,303 @@ CREATE UNIQUE INDEX charge_one_per_cycle ON csp.charge (billing_account_id, subs
     WHERE charge_type IN ('new', 'renew', 'cycleCharge');
 CREATE TRIGGER ledger BEFORE UPDATE OR DELETE ON csp.charge
     FOR EACH ROW EXECUTE FUNCTION csp.charge_ledger_trigger();
+CREATE TRIGGER ledger_no_truncate BEFORE TRUNCATE ON csp.charge
+    FOR EACH STATEMENT EXECUTE FUNCTION csp.append_only_trigger();
+
+------------------------------------------------------------------------------
+-- R13-R14 Invoices, payments and credit notes
+------------------------------------------------------------------------------
+-- Document numbers: G and nine digits, never reused (the sequence never cycles).
+CREATE SEQUENCE csp.invoice_number_seq MINVALUE 1 MAXVALUE 999999999 NO CYCLE;
+
+-- R13: one row per document.  An invoice bills the ledger lines attached to
+-- it (csp.charge.invoice_number); a void note and a rebill (R13.4) bill the
+-- lines of the invoice named in lines_invoice_number, the void note negated,
+-- since the append-only ledger never moves a line.  csp.invoice_lines lists
+-- every document's lines; total = their sum, computed from them when the
+-- document is made.  paid is the sum of the document's allocations.
+CREATE TABLE csp.invoice (
+    billing_account_id      bigint      NOT NULL,
+    invoice_number          text        NOT NULL CHECK (invoice_number ~ '^G[0-9]{9}$'),
+    billing_profile_id      bigint      NOT NULL,
+    document_type           text        NOT NULL CHECK (document_type IN ('invoice', 'void_note', 'rebill')),
+    replaces_invoice_number text,
+    lines_invoice_number    text        NOT NULL,
+    period_start            date        NOT NULL,
+    period_end              date        NOT NULL,
+    invoice_date            date        NOT NULL,
+    published_on            date        NOT NULL,
+    due_date                date,
+    currency                text        NOT NULL,
+    total                   numeric     NOT NULL,
+    paid                    numeric     NOT NULL DEFAULT 0,
+    po_number               text,
+    bill_to                 jsonb       NOT NULL DEFAULT '{}',
+    created_at              timestamptz NOT NULL,
+    -- R13.4: set once, when a void note and a rebill replace the document
+    replaced_by             text,
+    voided_at               timestamptz,
+    PRIMARY KEY (billing_account_id, invoice_number),
+    FOREIGN KEY (billing_account_id, billing_profile_id) REFERENCES csp.billing_profile,
+    FOREIGN KEY (billing_account_id, replaces_invoice_number) REFERENCES csp.invoice,
+    FOREIGN KEY (billing_account_id, lines_invoice_number) REFERENCES csp.invoice,
+    FOREIGN KEY (billing_account_id, replaced_by) REFERENCES csp.invoice,
+    CHECK (period_end >= period_start),
+    CHECK ((document_type = 'invoice') = (replaces_invoice_number IS NULL)),
+    CHECK ((document_type = 'invoice') = (lines_invoice_number = invoice_number)),
+    CHECK ((document_type = 'void_note') = (due_date IS NULL)),
+    CHECK (document_type <> 'void_note' OR replaced_by IS NULL),
+    CHECK ((replaced_by IS NULL) = (voided_at IS NULL)),
+    -- allocations never exceed what a document bills; a void document holds none
+    CHECK (paid >= 0 AND paid <= GREATEST(total, 0)),
+    CHECK (replaced_by IS NULL OR paid = 0)
+);
+CREATE INDEX ON csp.invoice (invoice_number);
+-- one invoice per profile, currency and billing period: what makes run_invoicing idempotent
+CREATE UNIQUE INDEX invoice_one_per_period
+    ON csp.invoice (billing_account_id, billing_profile_id, currency, period_start)
+    WHERE document_type = 'invoice';
+-- R13.4: a document is voided once, by one void note and one rebill
+CREATE UNIQUE INDEX invoice_replaced_once
+    ON csp.invoice (billing_account_id, replaces_invoice_number, document_type)
+    WHERE replaces_invoice_number IS NOT NULL;
+CREATE INDEX invoice_by_profile ON csp.invoice (billing_account_id, billing_profile_id, invoice_date);
+
+-- A ledger line names the invoice it is billed on.
+ALTER TABLE csp.charge ADD FOREIGN KEY (billing_account_id, invoice_number) REFERENCES csp.invoice;
+CREATE INDEX charge_by_invoice ON csp.charge (billing_account_id, invoice_number)
+    WHERE invoice_number IS NOT NULL;
+
+-- R14: payments and credit notes (R14.7: a credit note pays invoices like a
+-- payment).  allocated is the sum of the payment's allocations.
+CREATE SEQUENCE csp.payment_id_seq;
+CREATE TABLE csp.payment (
+    billing_account_id      bigint      NOT NULL,
+    payment_id              bigint      NOT NULL DEFAULT nextval('csp.payment_id_seq'),
+    billing_profile_id      bigint      NOT NULL,
+    kind                    text        NOT NULL CHECK (kind IN ('payment', 'credit_note')),
+    method                  text        NOT NULL CHECK (method IN ('wire_transfer', 'bank_transfer', 'credit_note')),
+    reference               text,
+    currency                text        NOT NULL,
+    amount                  numeric     NOT NULL CHECK (amount > 0),
+    allocated               numeric     NOT NULL DEFAULT 0,
+    received_at             timestamptz NOT NULL,
+    recorded_at             timestamptz NOT NULL,
+    PRIMARY KEY (billing_account_id, payment_id),
+    FOREIGN KEY (billing_account_id, billing_profile_id) REFERENCES csp.billing_profile,
+    CHECK ((kind = 'credit_note') = (method = 'credit_note')),
+    -- R14.3/R14.4: never more allocated than paid
+    CHECK (allocated >= 0 AND allocated <= amount)
+);
+CREATE INDEX ON csp.payment (payment_id);
+CREATE INDEX ON csp.payment (billing_account_id, billing_profile_id, currency);
+
+CREATE SEQUENCE csp.payment_allocation_id_seq;
+CREATE TABLE csp.payment_allocation (
+    billing_account_id      bigint      NOT NULL,
+    allocation_id           bigint      NOT NULL DEFAULT nextval('csp.payment_allocation_id_seq'),
+    payment_id              bigint      NOT NULL,
+    -- the document paid: moves to the rebill when the invoice is voided (R13.4)
+    invoice_number          text        NOT NULL,
+    amount                  numeric     NOT NULL CHECK (amount > 0),
+    allocated_at            timestamptz NOT NULL,
+    PRIMARY KEY (billing_account_id, allocation_id),
+    FOREIGN KEY (billing_account_id, payment_id) REFERENCES csp.payment,
+    FOREIGN KEY (billing_account_id, invoice_number) REFERENCES csp.invoice
+);
+CREATE INDEX ON csp.payment_allocation (billing_account_id, payment_id);
+CREATE INDEX ON csp.payment_allocation (billing_account_id, invoice_number);
+
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON csp.invoice
+    FOR EACH ROW EXECUTE FUNCTION csp.audit_trigger('invoice_number');
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON csp.payment
+    FOR EACH ROW EXECUTE FUNCTION csp.audit_trigger('payment_id');
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON csp.payment_allocation
+    FOR EACH ROW EXECUTE FUNCTION csp.audit_trigger('allocation_id');
+COMMENT ON TABLE csp.invoice IS
+    'Invoices, void notes and rebills (R13); written by csp.run_invoicing and csp.void_and_rebill';
+COMMENT ON TABLE csp.payment IS
+    'Payments and credit notes of a billing profile (R14); allocated <= amount';
+COMMENT ON TABLE csp.payment_allocation IS
+    'What part of a payment or credit note pays which document (R14.3, R14.4, R14.7)';
+
+SELECT pg_catalog.pg_extension_config_dump('csp.invoice', '');
+SELECT pg_catalog.pg_extension_config_dump('csp.invoice_number_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('csp.payment', '');
+SELECT pg_catalog.pg_extension_config_dump('csp.payment_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('csp.payment_allocation', '');
+SELECT pg_catalog.pg_extension_config_dump('csp.payment_allocation_id_seq', '');
+
+CREATE FUNCTION csp.record_usage(subscription_id uuid, usage_date date, meter_id text, quantity numeric,
+                                 unit_price numeric, currency text DEFAULT 'USD')
+    RETURNS void AS 'MODULE_PATHNAME', 'csp_record_usage' LANGUAGE C
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION csp.record_usage(uuid, date, text, numeric, numeric, text) IS
+    'R11.3: posts a usage line (unit_price in currency, converted at the rate of the usage month, R12.3) to a usage-based subscription';
+
+CREATE FUNCTION csp.run_invoicing(as_of timestamptz DEFAULT csp.now())
+    RETURNS int AS 'MODULE_PATHNAME', 'csp_run_invoicing' LANGUAGE C
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION csp.run_invoicing(timestamptz) IS
+    'R13.1: invoices every billing period that ended before as_of''s date, one invoice per profile, currency and period; returns the invoices made';
+
+CREATE FUNCTION csp.void_and_rebill(invoice_number text, po_number text DEFAULT NULL, bill_to jsonb DEFAULT NULL)
+    RETURNS text AS 'MODULE_PATHNAME', 'csp_void_and_rebill' LANGUAGE C
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION csp.void_and_rebill(text, text, jsonb) IS
+    'R13.4: a void note of minus the total and a rebill replacing the document, payments carried over; returns the rebill''s number';
+
+CREATE FUNCTION csp.record_payment(billing_profile_id bigint, amount numeric, currency text,
+                                   received_at timestamptz DEFAULT csp.now(), remittance jsonb DEFAULT NULL,
+                                   method text DEFAULT 'wire_transfer', reference text DEFAULT NULL)
+    RETURNS bigint AS 'MODULE_PATHNAME', 'csp_record_payment' LANGUAGE C
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION csp.record_payment(bigint, numeric, text, timestamptz, jsonb, text, text) IS
+    'R14.1-R14.4: records a wire or bank transfer, allocated as the remittance says; the rest stays unallocated';
+
+CREATE FUNCTION csp.allocate_payment(payment_id bigint, invoice_number text, amount numeric)
+    RETURNS void AS 'MODULE_PATHNAME', 'csp_allocate_payment' LANGUAGE C
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION csp.allocate_payment(bigint, text, numeric) IS
+    'R14.3: allocates part of an unallocated payment or credit note to an invoice';
+
+CREATE FUNCTION csp.apply_credit_note(billing_profile_id bigint, amount numeric, currency text,
+                                      allocations jsonb DEFAULT NULL, reference text DEFAULT NULL)
+    RETURNS bigint AS 'MODULE_PATHNAME', 'csp_apply_credit_note' LANGUAGE C
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION csp.apply_credit_note(bigint, numeric, text, jsonb, text) IS
+    'R14.7: a credit note paying the most recent invoices with an amount due, or as allocated';
+
+GRANT EXECUTE ON FUNCTION csp.run_invoicing(timestamptz) TO csp_global_admin;
+GRANT EXECUTE ON FUNCTION
+    csp.void_and_rebill(text, text, jsonb),
+    csp.record_payment(bigint, numeric, text, timestamptz, jsonb, text, text),
+    csp.allocate_payment(bigint, text, numeric),
+    csp.apply_credit_note(bigint, numeric, text, jsonb, text)
+    TO csp_global_admin, csp_billing_admin;
+GRANT EXECUTE ON FUNCTION csp.record_usage(uuid, date, text, numeric, numeric, text)
+    TO csp_global_admin, csp_admin_agent, csp_sales_agent, csp_billing_admin;
+
+CREATE VIEW csp.billing_overview WITH (security_invoker = true) AS
+    SELECT i.billing_account_id, i.billing_profile_id, i.invoice_number, i.document_type,
+           i.replaces_invoice_number, i.period_start, i.period_end, i.invoice_date, i.published_on,
+           i.due_date, i.currency, i.total, csp.round_money(i.paid, i.currency) AS paid,
+           csp.round_money(CASE WHEN v.void THEN 0 ELSE GREATEST(i.total - i.paid, 0) END, i.currency)
+               AS amount_due,
+           CASE WHEN v.void THEN 'void'
+                WHEN i.paid >= i.total THEN 'paid'
+                WHEN i.due_date < csp.utc_date(csp.now()) THEN 'overdue'
+                WHEN i.paid > 0 THEN 'partially_paid'
+                ELSE 'unpaid' END AS status
+      FROM csp.invoice i
+     CROSS JOIN LATERAL (SELECT i.document_type = 'void_note' OR i.replaced_by IS NOT NULL AS void) v;
+COMMENT ON VIEW csp.billing_overview IS 'Every invoice, void note and rebill with what is paid and due (R13, R14)';
+COMMENT ON COLUMN csp.billing_overview.billing_account_id IS 'Billing account of the profile';
+COMMENT ON COLUMN csp.billing_overview.billing_profile_id IS 'Billing profile invoiced (R1.2: one invoice per profile and period)';
+COMMENT ON COLUMN csp.billing_overview.invoice_number IS 'Document number: G and nine digits, never reused';
+COMMENT ON COLUMN csp.billing_overview.document_type IS 'invoice, void_note or rebill (R13.4)';
+COMMENT ON COLUMN csp.billing_overview.replaces_invoice_number IS 'For a void note or rebill: the document it voids and replaces';
+COMMENT ON COLUMN csp.billing_overview.period_start IS 'First day of the billing period (NCE: the 1st; legacy: the anniversary day)';
+COMMENT ON COLUMN csp.billing_overview.period_end IS 'Last day of the billing period, inclusive';
+COMMENT ON COLUMN csp.billing_overview.invoice_date IS 'Invoice date: the day after the period (R13.1); for void notes and rebills the day they were made';
+COMMENT ON COLUMN csp.billing_overview.published_on IS 'When the document is available: NCE the 8th, legacy two days after the invoice date (R13.1)';
+COMMENT ON COLUMN csp.billing_overview.due_date IS 'invoice_date + 60 days (R13.3); NULL for void notes';
+COMMENT ON COLUMN csp.billing_overview.currency IS 'Billing currency (R12.1)';
+COMMENT ON COLUMN csp.billing_overview.total IS 'Sum of the document''s lines (csp.invoice_lines); negative for void notes';
+COMMENT ON COLUMN csp.billing_overview.paid IS 'Payments and credit notes allocated to the document';
+COMMENT ON COLUMN csp.billing_overview.amount_due IS 'total - paid, at least 0; 0 for void documents. Unallocated payments do not reduce it (R14.3)';
+COMMENT ON COLUMN csp.billing_overview.status IS 'unpaid, partially_paid, paid, overdue (past due_date with an amount due, R13.3) or void (voided originals and void notes, R13.4)';
+
+CREATE VIEW csp.account_balance WITH (security_invoker = true) AS
+    WITH documents AS (
+        SELECT billing_account_id, billing_profile_id, currency,
+               sum(total) AS invoiced, sum(paid) AS paid,
+               sum(CASE WHEN due_date < csp.utc_date(csp.now())
+                        THEN GREATEST(total - paid, 0) ELSE 0 END) AS overdue
+          FROM csp.invoice
+         WHERE document_type IN ('invoice', 'rebill') AND replaced_by IS NULL
+         GROUP BY billing_account_id, billing_profile_id, currency
+    ), payments AS (
+        SELECT billing_account_id, billing_profile_id, currency, sum(amount - allocated) AS unallocated
+          FROM csp.payment
+         GROUP BY billing_account_id, billing_profile_id, currency
+    )
+    SELECT billing_account_id, billing_profile_id, currency,
+           csp.round_money(coalesce(d.invoiced, 0), currency) AS invoiced,
+           csp.round_money(coalesce(d.paid, 0), currency) AS paid,
+           csp.round_money(coalesce(d.invoiced, 0) - coalesce(d.paid, 0), currency) AS balance,
+           csp.round_money(coalesce(d.overdue, 0), currency) AS overdue,
+           csp.round_money(coalesce(p.unallocated, 0), currency) AS unallocated
+      FROM documents d
+      FULL JOIN payments p USING (billing_account_id, billing_profile_id, currency);
+COMMENT ON VIEW csp.account_balance IS 'Balance per billing profile and currency (R14.2); only the latest document of each period counts (R13.4)';
+COMMENT ON COLUMN csp.account_balance.billing_account_id IS 'Billing account of the profile';
+COMMENT ON COLUMN csp.account_balance.billing_profile_id IS 'Billing profile';
+COMMENT ON COLUMN csp.account_balance.currency IS 'Currency of the invoices and payments summed';
+COMMENT ON COLUMN csp.account_balance.invoiced IS 'Sum of the totals of current invoices and rebills; voided originals and void notes are excluded';
+COMMENT ON COLUMN csp.account_balance.paid IS 'Payments and credit notes allocated to those documents';
+COMMENT ON COLUMN csp.account_balance.balance IS 'invoiced - paid: the amount due (R14.2)';
+COMMENT ON COLUMN csp.account_balance.overdue IS 'Part of the balance past its due date (R13.3)';
+COMMENT ON COLUMN csp.account_balance.unallocated IS 'Payments and credit notes not allocated to an invoice; they do not reduce the balance (R14.3)';
+
+CREATE VIEW csp.unallocated_payments WITH (security_invoker = true) AS
+    SELECT payment_id, billing_profile_id, received_at, method, reference, currency, amount,
+           csp.round_money(allocated, currency) AS allocated,
+           csp.round_money(amount - allocated, currency) AS unallocated
+      FROM csp.payment
+     WHERE amount > allocated;
+COMMENT ON VIEW csp.unallocated_payments IS 'Payments and credit notes with an unallocated amount (R14.3), to allocate with csp.allocate_payment';
+COMMENT ON COLUMN csp.unallocated_payments.payment_id IS 'Payment or credit note id';
+COMMENT ON COLUMN csp.unallocated_payments.billing_profile_id IS 'Billing profile that paid';
+COMMENT ON COLUMN csp.unallocated_payments.received_at IS 'When the payment was received';
+COMMENT ON COLUMN csp.unallocated_payments.method IS 'wire_transfer, bank_transfer or credit_note (R14.1, R14.7)';
+COMMENT ON COLUMN csp.unallocated_payments.reference IS 'The payer''s reference, if any';
+COMMENT ON COLUMN csp.unallocated_payments.currency IS 'Currency of the payment';
+COMMENT ON COLUMN csp.unallocated_payments.amount IS 'Amount received or credited';
+COMMENT ON COLUMN csp.unallocated_payments.allocated IS 'Part allocated to invoices';
+COMMENT ON COLUMN csp.unallocated_payments.unallocated IS 'amount - allocated: not yet allocated; does not reduce any amount due (R14.3)';
+
+CREATE VIEW csp.invoice_lines WITH (security_invoker = true) AS
+    SELECT d.billing_account_id, d.invoice_number, d.document_type, d.billing_profile_id,
+           c.invoice_section_id, c.charge_id, c.customer_id, c.subscription_id, c.sku_id, c.charge_type,
+           c.charge_start, c.charge_end, c.posted_at, c.quantity,
+           CASE WHEN d.document_type = 'void_note' THEN -c.amount ELSE c.amount END AS amount, c.currency
+      FROM csp.invoice d
+      JOIN csp.charge c ON c.billing_account_id = d.billing_account_id
+                       AND c.invoice_number = d.lines_invoice_number;
+COMMENT ON VIEW csp.invoice_lines IS 'The lines of every document: an invoice''s ledger lines, repeated by its rebills and negated by its void notes (R13.4); they sum to the document''s total';
+COMMENT ON COLUMN csp.invoice_lines.billing_account_id IS 'Billing account';
+COMMENT ON COLUMN csp.invoice_lines.invoice_number IS 'Document number';
+COMMENT ON COLUMN csp.invoice_lines.document_type IS 'invoice, void_note or rebill';
+COMMENT ON COLUMN csp.invoice_lines.billing_profile_id IS 'Billing profile invoiced';
+COMMENT ON COLUMN csp.invoice_lines.invoice_section_id IS 'Invoice section the line is grouped under (R1.3)';
+COMMENT ON COLUMN csp.invoice_lines.charge_id IS 'Ledger line (csp.line_items.charge_id)';
+COMMENT ON COLUMN csp.invoice_lines.customer_id IS 'Customer (R13.2)';
+COMMENT ON COLUMN csp.invoice_lines.subscription_id IS 'Subscription charged';
+COMMENT ON COLUMN csp.invoice_lines.sku_id IS 'Product SKU';
+COMMENT ON COLUMN csp.invoice_lines.charge_type IS 'Reconciliation charge type (csp.line_items)';
+COMMENT ON COLUMN csp.invoice_lines.charge_start IS 'First day charged';
+COMMENT ON COLUMN csp.invoice_lines.charge_end IS 'Last day charged, inclusive';
+COMMENT ON COLUMN csp.invoice_lines.posted_at IS 'When the line was posted: it is billed in that period, or the next open one (R11.5)';
+COMMENT ON COLUMN csp.invoice_lines.quantity IS 'Seats or metered quantity charged';
+COMMENT ON COLUMN csp.invoice_lines.amount IS 'The line''s amount on this document: negated on a void note';
+COMMENT ON COLUMN csp.invoice_lines.currency IS 'Billing currency';
+
+CREATE VIEW csp.invoice_section_totals WITH (security_invoker = true) AS
+    SELECT l.invoice_number, l.billing_profile_id, l.invoice_section_id, s.name AS section_name,
+           l.currency, count(*) AS lines, sum(l.amount) AS total
+      FROM csp.invoice_lines l
+      JOIN csp.invoice_section s ON s.billing_account_id = l.billing_account_id
+                                AND s.invoice_section_id = l.invoice_section_id
+     GROUP BY l.invoice_number, l.billing_profile_id, l.invoice_section_id, s.name, l.currency;
+COMMENT ON VIEW csp.invoice_section_totals IS 'Each document''s charges grouped by invoice section (R1.3)';
+COMMENT ON COLUMN csp.invoice_section_totals.invoice_number IS 'Document number';
+COMMENT ON COLUMN csp.invoice_section_totals.billing_profile_id IS 'Billing profile invoiced';
+COMMENT ON COLUMN csp.invoice_section_totals.invoice_section_id IS 'Invoice section';
+COMMENT ON COLUMN csp.invoice_section_totals.section_name IS 'Name of the section';
+COMMENT ON COLUMN csp.invoice_section_totals.currency IS 'Billing currency';
+COMMENT ON COLUMN csp.invoice_section_totals.lines IS 'Number of lines of the section on the document';
+COMMENT ON COLUMN csp.invoice_section_totals.total IS 'Sum of those lines; the sections of a document sum to its total';
 
 ------------------------------------------------------------------------------
 -- Audit every state table
@@ -549,6 +848,18 @@ CREATE FUNCTION csp.convert_trial(subscription_id uuid, quantity int DEFAULT 25,
 CREATE FUNCTION csp.transfer(subscription_id uuid, to_partner_id text)
     RETURNS uuid AS 'MODULE_PATHNAME', 'csp_transfer' LANGUAGE C
     SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+-- All three jobs, in order, as of one instant (what a scheduler calls).  A
+-- plain SQL function: it only sequences the C jobs, each idempotent.
+CREATE FUNCTION csp.tick(as_of timestamptz DEFAULT csp.now()) RETURNS void
+    LANGUAGE sql SET search_path = pg_catalog, pg_temp
+    BEGIN ATOMIC
+        SELECT csp.run_renewals(as_of);
+        SELECT csp.run_cycle_charges(as_of);
+        SELECT csp.run_invoicing(as_of);
+    END;
+COMMENT ON FUNCTION csp.tick(timestamptz) IS
+    'Runs csp.run_renewals, csp.run_cycle_charges and csp.run_invoicing as of one instant';
 
 -- pg_cron: run with the caller's rights, so the jobs belong to the caller
 CREATE FUNCTION csp.schedule_jobs()
@@ -753,6 +1064,7 @@ GRANT EXECUTE ON FUNCTION
     TO csp_global_admin, csp_admin_agent, csp_sales_agent, csp_helpdesk_agent, csp_billing_admin;
 
 GRANT EXECUTE ON FUNCTION csp.run_cycle_charges(timestamptz), csp.run_renewals(timestamptz),
+    csp.tick(timestamptz),
     csp.schedule_jobs(), csp.unschedule_jobs()
     TO csp_global_admin;
 
