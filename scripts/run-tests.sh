@@ -222,6 +222,13 @@ if suite_enabled regress; then
         rm -rf "$W"
         mkdir -p "$W/sql" "$W/expected"
         for n in "${names[@]}"; do cp "$REPO/test/sql/$n.sql" "$W/sql/"; done
+        # files shared by several tests, included with \i test/sql/include/...:
+        # psql reads the test on stdin, so the path is relative to the working
+        # directory (the repository in `make installcheck`, $W here)
+        if [ -d "$REPO/test/sql/include" ]; then
+            mkdir -p "$W/test/sql"
+            cp -r "$REPO/test/sql/include" "$W/test/sql/"
+        fi
         # all of expected/, so alternative outputs (NAME_1.out) come along
         if compgen -G "$REPO/expected/*.out" >/dev/null; then cp "$REPO"/expected/*.out "$W/expected/"; fi
         # pg_regress aborts the whole run on a missing expected file; an

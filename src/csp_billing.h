@@ -213,6 +213,7 @@ extern int64 csp_move_seats_in(SubscriptionRow *sub, const char *source, int32 s
 							   TimestampTz reducible_until);
 
 /* renewals.c */
+extern TimestampTz csp_job_instant_arg(FunctionCallInfo fcinfo);
 extern int	csp_charge_due_cycles(SubscriptionRow *sub, DateADT today);
 typedef void (*CspIsolatedWork) (Datum id, void *arg);
 extern bool csp_run_isolated(CspIsolatedWork work, Datum id, void *arg,

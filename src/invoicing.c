@@ -57,21 +57,6 @@ PG_FUNCTION_INFO_V1(csp_void_and_rebill);
 #define NEXT_INVOICE_NUMBER \
 	"'G' || pg_catalog.lpad(pg_catalog.nextval('csp.invoice_number_seq')::text, 9, '0')"
 
-static TimestampTz
-AsOfArgument(FunctionCallInfo fcinfo)
-{
-	static const char *const args[] = {"as_of"};
-	TimestampTz as_of;
-
-	csp_require_args(fcinfo, args, lengthof(args));
-	as_of = PG_GETARG_TIMESTAMPTZ(0);
-	if (TIMESTAMP_NOT_FINITE(as_of) || !terms_day_in_range(terms_utc_date(as_of)))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("as_of is outside the supported range"),
-				 errhint("Pass an instant between %d-01-01 and %d-12-31.", TERMS_MIN_YEAR, TERMS_MAX_YEAR)));
-	return as_of;
-}
 
 /* The lines of one billing profile that the current run may bill. */
 typedef struct ProfileCutoff
@@ -437,7 +422,7 @@ csp_run_invoicing(PG_FUNCTION_ARGS)
 		"                                     AT TIME ZONE 'UTC'))",
 		1, {DATEOID}
 	};
-	TimestampTz as_of = AsOfArgument(fcinfo);
+	TimestampTz as_of = csp_job_instant_arg(fcinfo);
 	DateADT		today = terms_utc_date(as_of);
 	int64		remaining;
 	int64		last_account = PG_INT64_MIN;

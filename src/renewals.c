@@ -34,8 +34,9 @@ static void ChargeWork(Datum id, void *arg);
 #define JOB_BATCH_SIZE 1000
 #define JOB_PROGRESS_EVERY 10000
 
-static TimestampTz
-JobInstant(FunctionCallInfo fcinfo)
+/* The as_of argument of a job: a finite instant in the supported range. */
+TimestampTz
+csp_job_instant_arg(FunctionCallInfo fcinfo)
 {
 	static const char *const args[] = {"as_of"};
 	TimestampTz as_of;
@@ -112,6 +113,75 @@ csp_charge_due_cycles(SubscriptionRow *sub, DateADT today)
 }
 
 /*
+ * The shape every subscription job shares: take the due subscriptions in
+ * batches of JOB_BATCH_SIZE, locked FOR UPDATE SKIP LOCKED so a second
+ * runner takes others, walking a keyset over (due date, id) so one that
+ * fails is not retried in the same run; run the work for each in its own
+ * subtransaction; report progress.  "due" takes $1 the job's date, $2 the
+ * batch size, $3/$4 the keyset position, and returns (id, due date).
+ * Returns how many succeeded.
+ */
+static int64
+RunJob(CspPlan *due, const char *job, TimestampTz as_of,
+	   CspIsolatedWork work, void *work_arg, const char *failure)
+{
+	DateADT		today = terms_utc_date(as_of);
+	int64		succeeded = 0;
+	int64		failed = 0;
+	DateADT		last_date = DATEVAL_NOBEGIN;
+	Datum		last_id = DirectFunctionCall1(uuid_in, CStringGetDatum("00000000-0000-0000-0000-000000000000"));
+	MemoryContext job_context;
+
+	SPI_connect();
+	job_context = CurrentMemoryContext;
+	csp_begin_action(job);
+	csp_set_job_instant(as_of);
+	PG_TRY();
+	{
+		for (;;)
+		{
+			Datum		values[4];
+			SPITupleTable *batch;
+			uint64		n,
+						i;
+
+			values[0] = DateADTGetDatum(today);
+			values[1] = Int32GetDatum(JOB_BATCH_SIZE);
+			values[2] = DateADTGetDatum(last_date);
+			values[3] = last_id;
+			csp_spi_run(due, values, NULL, false, 0);
+			batch = SPI_tuptable;
+			n = SPI_processed;
+			if (n == 0)
+				break;
+			for (i = 0; i < n; i++)
+			{
+				bool		isnull;
+				Datum		id = SPI_getbinval(batch->vals[i], batch->tupdesc, 1, &isnull);
+
+				last_date = DatumGetDateADT(SPI_getbinval(batch->vals[i], batch->tupdesc, 2, &isnull));
+				last_id = datumCopy(id, false, UUID_LEN);
+				if (csp_run_isolated(work, id, work_arg, job_context, failure))
+					succeeded++;
+				else
+					failed++;
+				if ((succeeded + failed) % JOB_PROGRESS_EVERY == 0)
+					ereport(NOTICE,
+							(errmsg("%s: " INT64_FORMAT " subscriptions done, " INT64_FORMAT " failed so far",
+									job, succeeded, failed)));
+			}
+		}
+	}
+	PG_FINALLY();
+	{
+		csp_clear_job_instant();
+	}
+	PG_END_TRY();
+	csp_finish();
+	return succeeded;
+}
+
+/*
  * csp.run_cycle_charges(as_of timestamptz) → int
  * R11.1: monthly, annual and triennial billing charge each cycle in
  * advance at its start; suspended subscriptions are still billed (R6.2).
@@ -128,63 +198,15 @@ csp_run_cycle_charges(PG_FUNCTION_ARGS)
 		" ORDER BY next_charge_date, subscription_id LIMIT $2 FOR UPDATE SKIP LOCKED",
 		4, {DATEOID, INT4OID, DATEOID, UUIDOID}
 	};
-	TimestampTz as_of = JobInstant(fcinfo);
+	TimestampTz as_of = csp_job_instant_arg(fcinfo);
 	DateADT		today = terms_utc_date(as_of);
 	int64		posted = 0;
-	int64		seen = 0;
-	int64		failed = 0;
-	DateADT		last_date = DATEVAL_NOBEGIN;
-	Datum		last_id = DirectFunctionCall1(uuid_in, CStringGetDatum("00000000-0000-0000-0000-000000000000"));
 	void	   *work_arg[2];
-	MemoryContext job_context;
 
 	work_arg[0] = &today;
 	work_arg[1] = &posted;
-	SPI_connect();
-	job_context = CurrentMemoryContext;
-	csp_begin_action("run_cycle_charges");
-	csp_set_job_instant(as_of);
-	PG_TRY();
-	{
-		for (;;)
-		{
-			Datum		values[4];
-			SPITupleTable *batch;
-			uint64		n,
-						i;
-
-			values[0] = DateADTGetDatum(today);
-			values[1] = Int32GetDatum(JOB_BATCH_SIZE);
-			values[2] = DateADTGetDatum(last_date);
-			values[3] = last_id;
-			csp_spi_run(&due, values, NULL, false, 0);
-			batch = SPI_tuptable;
-			n = SPI_processed;
-			if (n == 0)
-				break;
-			for (i = 0; i < n; i++)
-			{
-				bool		isnull;
-				Datum		id = SPI_getbinval(batch->vals[i], batch->tupdesc, 1, &isnull);
-
-				last_date = DatumGetDateADT(SPI_getbinval(batch->vals[i], batch->tupdesc, 2, &isnull));
-				last_id = datumCopy(id, false, UUID_LEN);
-				if (!csp_run_isolated(ChargeWork, id, work_arg, job_context,
-									  "Its cycle was not charged; the next run retries it."))
-					failed++;
-				if (++seen % JOB_PROGRESS_EVERY == 0)
-					ereport(NOTICE,
-							(errmsg("run_cycle_charges: " INT64_FORMAT " subscriptions, " INT64_FORMAT " charges, "
-									INT64_FORMAT " failed so far", seen, posted, failed)));
-			}
-		}
-	}
-	PG_FINALLY();
-	{
-		csp_clear_job_instant();
-	}
-	PG_END_TRY();
-	csp_finish();
+	RunJob(&due, "run_cycle_charges", as_of, ChargeWork, work_arg,
+		   "Its cycle was not charged; the next run retries it.");
 	PG_RETURN_INT32((int32) posted);
 }
 
@@ -443,62 +465,9 @@ csp_run_renewals(PG_FUNCTION_ARGS)
 		" ORDER BY term_end, subscription_id LIMIT $2 FOR UPDATE SKIP LOCKED",
 		4, {DATEOID, INT4OID, DATEOID, UUIDOID}
 	};
-	TimestampTz as_of = JobInstant(fcinfo);
+	TimestampTz as_of = csp_job_instant_arg(fcinfo);
 	DateADT		today = terms_utc_date(as_of);
-	int64		processed = 0;
-	int64		failed = 0;
-	DateADT		last_end = DATEVAL_NOBEGIN;
-	Datum		last_id = DirectFunctionCall1(uuid_in, CStringGetDatum("00000000-0000-0000-0000-000000000000"));
-	MemoryContext job_context;
 
-	SPI_connect();
-	job_context = CurrentMemoryContext;
-	csp_begin_action("run_renewals");
-	csp_set_job_instant(as_of);
-	PG_TRY();
-	{
-		for (;;)
-		{
-			Datum		values[4];
-			SPITupleTable *batch;
-			uint64		n,
-						i;
-
-			values[0] = DateADTGetDatum(today);
-			values[1] = Int32GetDatum(JOB_BATCH_SIZE);
-			values[2] = DateADTGetDatum(last_end);
-			values[3] = last_id;
-			csp_spi_run(&due, values, NULL, false, 0);
-			batch = SPI_tuptable;
-			n = SPI_processed;
-			if (n == 0)
-				break;
-			for (i = 0; i < n; i++)
-			{
-				bool		isnull;
-				Datum		id = SPI_getbinval(batch->vals[i], batch->tupdesc, 1, &isnull);
-
-				last_end = DatumGetDateADT(SPI_getbinval(batch->vals[i], batch->tupdesc, 2, &isnull));
-				last_id = datumCopy(id, false, UUID_LEN);
-
-				if (csp_run_isolated(RenewWork, id, &today, job_context,
-									 "It was not renewed; it stays pending and the next run retries it."))
-					processed++;
-				else
-					failed++;
-
-				if ((processed + failed) % JOB_PROGRESS_EVERY == 0)
-					ereport(NOTICE,
-							(errmsg("run_renewals: " INT64_FORMAT " processed, " INT64_FORMAT " failed so far",
-									processed, failed)));
-			}
-		}
-	}
-	PG_FINALLY();
-	{
-		csp_clear_job_instant();
-	}
-	PG_END_TRY();
-	csp_finish();
-	PG_RETURN_INT32((int32) processed);
+	PG_RETURN_INT32((int32) RunJob(&due, "run_renewals", as_of, RenewWork, &today,
+								   "It was not renewed; it stays pending and the next run retries it."));
 }
