@@ -26,8 +26,10 @@ ISOLATION   := $(sort $(patsubst test/specs/%.spec,%,$(wildcard test/specs/*.spe
 ISOLATION_OPTS = --inputdir=test
 
 PG_CONFIG   ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_config)
-PG_CPPFLAGS  = -I$(srcdir)/src
-PG_CFLAGS    = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare -Werror=implicit-function-declaration
+# The server's headers are system headers to us: -Wextra then reports our
+# code only, not the unused parameters of PostgreSQL's own inline functions.
+PG_CPPFLAGS  = -I$(srcdir)/src -isystem $(shell $(PG_CONFIG) --includedir-server 2>/dev/null)
+PG_CFLAGS    = -Wall -Wextra -Werror=implicit-function-declaration
 EXTRA_CLEAN  = $(DATA_built)
 
 # The pg_config of a fresh machine may not exist yet: `make test` and
@@ -56,3 +58,23 @@ demo: deps
 
 bench: deps
 	./scripts/with-cluster.sh ./bench/run.sh
+
+# Robustness runs, not part of make test (issue 6, item 8):
+#   make fuzz            libFuzzer harnesses in fuzz/, FUZZ_SECONDS each (default 60)
+#   make sqlsmith        sqlsmith as a non-superuser on a database with history
+#   make check-memory    the regression suites against a postmaster under valgrind
+.PHONY: fuzz sqlsmith check-memory
+FUZZ_SECONDS ?= 60
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) ./scripts/fuzz.sh
+
+sqlsmith: deps
+	./scripts/sqlsmith.sh
+
+check-memory: deps
+	./scripts/check-memory.sh
+
+# Seeded randomized replay for minutes (test/soak/run.sh): DURATION seconds
+# (default 300), MONTHS and OPS per seed; SEED=... replays one seed.
+soak: deps
+	./scripts/with-cluster.sh ./test/soak/run.sh

@@ -4,8 +4,116 @@
  * Every object that sql/csp_billing.sql (the 0.2.0 install script) adds or
  * changes relative to 0.1.0 is added or changed here too, so that
  * ALTER EXTENSION csp_billing UPDATE gives the same database as a fresh
- * install (test/t/003_upgrade_path.pl checks that).
+ * install (test/t/004_upgrade_path.pl checks that).
  */
 
 -- complain if script is sourced in psql, rather than via ALTER EXTENSION
 \echo Use "ALTER EXTENSION csp_billing UPDATE TO '0.2.0'" to load this file. \quit
+
+-- csp_profile_member joins the group roles (src/roles.c)
+SELECT csp.ensure_group_roles();
+
+------------------------------------------------------------------------------
+-- Billing-profile roles and row-level security (API.md "Roles")
+------------------------------------------------------------------------------
+-- Who holds which role on a billing profile.  A role holding any of them is
+-- limited to those profiles; it is also made a member of csp_profile_member,
+-- the group role that gives what reading and paying on a profile needs.
+CREATE TABLE csp.billing_profile_role (
+    billing_account_id  bigint      NOT NULL,
+    billing_profile_id  bigint      NOT NULL,
+    member              name        NOT NULL,
+    profile_role        text        NOT NULL
+                                    CHECK (profile_role IN ('owner', 'contributor', 'reader', 'invoice_manager')),
+    granted_by          name        NOT NULL,
+    granted_at          timestamptz NOT NULL,
+    PRIMARY KEY (billing_account_id, billing_profile_id, member, profile_role),
+    FOREIGN KEY (billing_account_id, billing_profile_id) REFERENCES csp.billing_profile
+);
+CREATE INDEX ON csp.billing_profile_role (billing_profile_id);
+CREATE INDEX ON csp.billing_profile_role (member);
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON csp.billing_profile_role
+    FOR EACH ROW EXECUTE FUNCTION csp.audit_trigger('member');
+COMMENT ON TABLE csp.billing_profile_role IS
+    'Billing-profile roles (owner, contributor, reader, invoice_manager); written by csp.grant_profile_role and csp.revoke_profile_role';
+SELECT pg_catalog.pg_extension_config_dump('csp.billing_profile_role', '');
+
+CREATE FUNCTION csp.grant_profile_role(billing_profile_id bigint, member name, profile_role text)
+    RETURNS void AS 'MODULE_PATHNAME', 'csp_grant_profile_role' LANGUAGE C
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION csp.grant_profile_role(bigint, name, text) IS
+    'Gives member the owner, contributor, reader or invoice_manager role on a billing profile (account owners only); member then sees only its profiles';
+CREATE FUNCTION csp.revoke_profile_role(billing_profile_id bigint, member name, profile_role text)
+    RETURNS void AS 'MODULE_PATHNAME', 'csp_revoke_profile_role' LANGUAGE C
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION csp.revoke_profile_role(bigint, name, text) IS
+    'Takes a billing-profile role back; with its last one the member leaves csp_profile_member';
+
+-- The row-level security test, run as the querying role: members of the
+-- group roles holding no profile role see every profile; a role holding a
+-- profile role sees the profiles it holds one on.  The body is parsed here,
+-- so the caller's search_path cannot change it.
+CREATE FUNCTION csp.visible_profile(billing_profile_id bigint) RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+RETURN (EXISTS (SELECT 1 FROM pg_catalog.pg_roles g
+                 WHERE g.rolname IN ('csp_global_admin', 'csp_admin_agent', 'csp_sales_agent',
+                                     'csp_helpdesk_agent', 'csp_billing_admin', 'csp_reader')
+                   AND pg_catalog.pg_has_role(CURRENT_USER, g.oid, 'MEMBER'))
+        AND NOT EXISTS (SELECT 1 FROM csp.billing_profile_role r
+                          JOIN pg_catalog.pg_roles ro ON ro.rolname = r.member
+                         WHERE pg_catalog.pg_has_role(CURRENT_USER, ro.oid, 'MEMBER')))
+    OR EXISTS (SELECT 1 FROM csp.billing_profile_role r
+                 JOIN pg_catalog.pg_roles ro ON ro.rolname = r.member
+                WHERE r.billing_profile_id = visible_profile.billing_profile_id
+                  AND pg_catalog.pg_has_role(CURRENT_USER, ro.oid, 'MEMBER'));
+COMMENT ON FUNCTION csp.visible_profile(bigint) IS
+    'Row-level security: may the current role see this billing profile''s money?';
+
+-- Reading only: no table has a policy for writing, and only the writing
+-- functions (owned by the superuser that installed the extension) write.
+ALTER TABLE csp.invoice ENABLE ROW LEVEL SECURITY;
+ALTER TABLE csp.payment ENABLE ROW LEVEL SECURITY;
+ALTER TABLE csp.payment_allocation ENABLE ROW LEVEL SECURITY;
+ALTER TABLE csp.charge ENABLE ROW LEVEL SECURITY;
+ALTER TABLE csp.invoice_section ENABLE ROW LEVEL SECURITY;
+CREATE POLICY by_profile ON csp.invoice FOR SELECT USING (csp.visible_profile(billing_profile_id));
+CREATE POLICY by_profile ON csp.payment FOR SELECT USING (csp.visible_profile(billing_profile_id));
+CREATE POLICY by_profile ON csp.payment_allocation FOR SELECT
+    USING (EXISTS (SELECT 1 FROM csp.payment p
+                    WHERE p.billing_account_id = payment_allocation.billing_account_id
+                      AND p.payment_id = payment_allocation.payment_id));
+CREATE POLICY by_profile ON csp.charge FOR SELECT USING (csp.visible_profile(billing_profile_id));
+CREATE POLICY by_profile ON csp.invoice_section FOR SELECT USING (csp.visible_profile(billing_profile_id));
+
+-- a fresh install revokes PUBLIC's defaults on the whole schema
+REVOKE ALL ON csp.billing_profile_role FROM PUBLIC;
+REVOKE ALL ON FUNCTION csp.grant_profile_role(bigint, name, text), csp.revoke_profile_role(bigint, name, text),
+    csp.visible_profile(bigint) FROM PUBLIC;
+GRANT SELECT ON csp.billing_profile_role TO csp_global_admin, csp_admin_agent, csp_sales_agent,
+                                            csp_helpdesk_agent, csp_billing_admin, csp_reader;
+
+-- Billing-profile roles: the row-level security test is run as the querying
+-- role; csp_profile_member reads the money views (scoped by row-level
+-- security) and may call the money-writing functions, which refuse a
+-- profile the caller holds no writing role on (R1.4: payments need owner,
+-- contributor or invoice_manager; credit notes and void and rebill owner
+-- or contributor).
+GRANT EXECUTE ON FUNCTION csp.grant_profile_role(bigint, name, text),
+    csp.revoke_profile_role(bigint, name, text)
+    TO csp_global_admin;
+GRANT EXECUTE ON FUNCTION csp.visible_profile(bigint)
+    TO csp_global_admin, csp_admin_agent, csp_sales_agent, csp_helpdesk_agent,
+       csp_billing_admin, csp_reader, csp_profile_member;
+GRANT USAGE ON SCHEMA csp TO csp_profile_member;
+GRANT SELECT ON csp.invoice, csp.payment, csp.payment_allocation, csp.charge, csp.invoice_section,
+    csp.billing_profile_role,
+    csp.billing_overview, csp.account_balance, csp.unallocated_payments, csp.invoice_lines,
+    csp.invoice_section_totals, csp.line_items, csp.unbilled_charges
+    TO csp_profile_member;
+GRANT SELECT (customer_id, legal_name) ON csp.customer TO csp_profile_member;
+GRANT EXECUTE ON FUNCTION csp.now(), csp.round_money(numeric, text), csp.utc_date(timestamptz),
+    csp.record_payment(bigint, numeric, text, timestamptz, jsonb, text, text),
+    csp.allocate_payment(bigint, text, numeric),
+    csp.apply_credit_note(bigint, numeric, text, jsonb, text),
+    csp.void_and_rebill(text, text, jsonb)
+    TO csp_profile_member;

@@ -26,6 +26,8 @@
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/guc.h"
+#include "utils/rls.h"
 
 PG_FUNCTION_INFO_V1(csp_audit_trigger);
 
@@ -51,6 +53,7 @@ csp_caller(void)
 static void
 ResetActionAtTransactionEnd(XactEvent event, void *arg)
 {
+	(void) arg;
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
 		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT ||
 		event == XACT_EVENT_PREPARE)
@@ -61,6 +64,21 @@ void
 csp_audit_init(void)
 {
 	RegisterXactCallback(ResetActionAtTransactionEnd, NULL);
+}
+
+/*
+ * True while pg_restore (or a psql run of a pg_dump script) loads the
+ * extension's tables: such sessions run with row_security and
+ * check_function_bodies off, and the rows arrive outside any API call.  The
+ * rows being loaded were audited and checked when they were first written,
+ * so the triggers let them through unchanged: auditing them again would
+ * take audit ids the restored log already uses, and a restored cancelled
+ * subscription is not a new one.
+ */
+bool
+csp_loading_dump(void)
+{
+	return current_action == NULL && !row_security && !check_function_bodies;
 }
 
 /* Names the API action whose row changes the audit trigger will record. */
@@ -157,6 +175,9 @@ csp_audit_trigger(PG_FUNCTION_ARGS)
 		elog(ERROR, "csp.audit_trigger: must be fired AFTER ... FOR EACH ROW");
 	if (trigdata->tg_trigger->tgnargs != 1)
 		elog(ERROR, "csp.audit_trigger: expects the id column name as its argument");
+
+	if (csp_loading_dump())
+		return PointerGetDatum(NULL);
 
 	rel = trigdata->tg_relation;
 	tupdesc = RelationGetDescr(rel);

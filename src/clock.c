@@ -47,7 +47,7 @@ HasRelativeWord(const char *text)
 	bool		found = false;
 	int			i;
 
-	for (i = 0; i < lengthof(relative) && !found; i++)
+	for (i = 0; i < (int) lengthof(relative) && !found; i++)
 		found = strstr(lower, relative[i]) != NULL;
 	pfree(lower);
 	return found;
@@ -77,7 +77,8 @@ ParseClockValue(const char *text, TimestampTz *result)
 		return false;
 	if (tm2timestamp(tm, fsec, &tz, result) != 0)
 		return false;
-	return IS_VALID_TIMESTAMP(*result);
+	/* the engine's dates live in 1900..9999 (terms.h) */
+	return IS_VALID_TIMESTAMP(*result) && terms_day_in_range(terms_utc_date(*result));
 }
 
 static bool
@@ -86,6 +87,7 @@ CheckClock(char **newval, void **extra, GucSource source)
 	TimestampTz parsed;
 	TimestampTz *saved;
 
+	(void) source;
 	if (*newval == NULL || (*newval)[0] == '\0')
 		return true;
 
@@ -109,6 +111,7 @@ CheckClock(char **newval, void **extra, GucSource source)
 static void
 AssignClock(const char *newval, void *extra)
 {
+	(void) newval;				/* the parsed value is in extra */
 	if (extra == NULL)
 	{
 		csp_clock_is_set = false;

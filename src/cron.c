@@ -40,7 +40,7 @@ static void
 RequirePgCron(void)
 {
 	static CspPlan plan = {
-		"SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron'", 0, {InvalidOid}
+		"SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron'", 0, {InvalidOid}, NULL
 	};
 
 	csp_spi_run(&plan, NULL, NULL, true, 1);
@@ -57,13 +57,13 @@ Datum
 csp_schedule_jobs(PG_FUNCTION_ARGS)
 {
 	static CspPlan schedule = {
-		"SELECT cron.schedule($1, $2, $3)", 3, {TEXTOID, TEXTOID, TEXTOID}
+		"SELECT cron.schedule($1, $2, $3)", 3, {TEXTOID, TEXTOID, TEXTOID}, NULL
 	};
 	int			i;
 
 	SPI_connect();
 	RequirePgCron();
-	for (i = 0; i < lengthof(billing_jobs); i++)
+	for (i = 0; i < (int) lengthof(billing_jobs); i++)
 	{
 		Datum		values[3];
 
@@ -81,13 +81,13 @@ Datum
 csp_unschedule_jobs(PG_FUNCTION_ARGS)
 {
 	static CspPlan unschedule = {
-		"SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname = $1", 1, {TEXTOID}
+		"SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname = $1", 1, {TEXTOID}, NULL
 	};
 	int			i;
 
 	SPI_connect();
 	RequirePgCron();
-	for (i = 0; i < lengthof(billing_jobs); i++)
+	for (i = 0; i < (int) lengthof(billing_jobs); i++)
 	{
 		Datum		name = CStringGetTextDatum(billing_jobs[i].name);
 

@@ -83,6 +83,10 @@ extern char *csp_lock_partner(const char *partner_id, char **status, bool for_up
 /* roles.c */
 extern void csp_check_account_access(int64 billing_account_id, bool owner_only, bool for_update);
 
+/* profile_roles.c */
+extern void csp_check_profile_rights(int64 billing_profile_id, const char *action, bool invoice_manager);
+extern int64 csp_invoice_profile(const char *invoice_number);
+
 /* money.c */
 extern int	csp_currency_exponent(const char *code);
 extern bool csp_country_known(const char *code);
@@ -117,6 +121,7 @@ extern char *csp_spi_getcstring(int row, int col);
 /* audit.c */
 extern void csp_audit_init(void);
 extern void csp_begin_action(const char *action);
+extern bool csp_loading_dump(void);
 extern void csp_finish(void);
 extern Oid	csp_caller(void);
 

@@ -31,7 +31,7 @@ NeedsRegistration(const char *country)
 {
 	int			i;
 
-	for (i = 0; i < lengthof(registration_countries); i++)
+	for (i = 0; i < (int) lengthof(registration_countries); i++)
 		if (strcmp(country, registration_countries[i]) == 0)
 			return true;
 	return false;
@@ -88,7 +88,7 @@ CheckAddress(Jsonb *address)
 			int			i;
 
 			current = -1;
-			for (i = 0; i < lengthof(keys); i++)
+			for (i = 0; i < (int) lengthof(keys); i++)
 				if (strlen(keys[i]) == (size_t) v.val.string.len &&
 					strncmp(keys[i], v.val.string.val, v.val.string.len) == 0)
 					current = i;
@@ -129,7 +129,7 @@ LockCustomer(Datum customer_id, char **verification)
 {
 	static CspPlan plan = {
 		"SELECT country, verification_status FROM csp.customer WHERE customer_id = $1 FOR UPDATE",
-		1, {UUIDOID}
+		1, {UUIDOID}, NULL
 	};
 
 	csp_spi_run(&plan, &customer_id, NULL, false, 1);
@@ -156,7 +156,7 @@ csp_add_customer(PG_FUNCTION_ARGS)
 		"  mca_attested, mca_attested_at, verification_changed_at, created_at)"
 		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $8 THEN $9 END, $9, $9)"
 		" RETURNING customer_id",
-		9, {TEXTOID, TEXTOID, TEXTOID, JSONBOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID, TIMESTAMPTZOID}
+		9, {TEXTOID, TEXTOID, TEXTOID, JSONBOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID, TIMESTAMPTZOID}, NULL
 	};
 	char	   *partner_id;
 	char	   *legal_name;
@@ -238,7 +238,7 @@ csp_update_customer(PG_FUNCTION_ARGS)
 		"      THEN $7 ELSE verification_changed_at END"
 		" WHERE customer_id = $1"
 		" RETURNING registration_id, phone",
-		7, {UUIDOID, TEXTOID, JSONBOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID}
+		7, {UUIDOID, TEXTOID, JSONBOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID}, NULL
 	};
 	Datum		values[7];
 	char		nulls[7];
@@ -276,7 +276,7 @@ csp_attest_mca(PG_FUNCTION_ARGS)
 	static CspPlan update = {
 		"UPDATE csp.customer SET mca_attested = true, mca_attested_at = $2"
 		" WHERE customer_id = $1 AND NOT mca_attested",
-		2, {UUIDOID, TIMESTAMPTZOID}
+		2, {UUIDOID, TIMESTAMPTZOID}, NULL
 	};
 	Datum		values[2];
 
@@ -299,7 +299,7 @@ csp_set_customer_verification(PG_FUNCTION_ARGS)
 	static CspPlan update = {
 		"UPDATE csp.customer SET verification_status = $2, verification_changed_at = $3"
 		" WHERE customer_id = $1 AND verification_status <> $2",
-		3, {UUIDOID, TEXTOID, TIMESTAMPTZOID}
+		3, {UUIDOID, TEXTOID, TIMESTAMPTZOID}, NULL
 	};
 	char	   *status;
 	Datum		values[3];

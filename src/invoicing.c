@@ -80,7 +80,7 @@ LoadCutoff(int64 billing_account_id, int64 billing_profile_id, DateADT today,
 		"       (csp.invoice_period($3, p.anniversary_day)).period_start::timestamp AT TIME ZONE 'UTC'"
 		"  FROM csp.billing_profile p"
 		" WHERE p.billing_account_id = $1 AND p.billing_profile_id = $2",
-		3, {INT8OID, INT8OID, DATEOID}
+		3, {INT8OID, INT8OID, DATEOID}, NULL
 	};
 	Datum		values[3];
 	bool		isnull;
@@ -159,7 +159,7 @@ AttachLines(CspPlan *billable, Datum *values, const char *nulls,
 		"  RETURNING c.invoice_number, c.amount"
 		")"
 		" SELECT invoice_number, sum(amount), count(*) FROM attached GROUP BY invoice_number",
-		3, {INT8OID, INT8ARRAYOID, TEXTARRAYOID}
+		3, {INT8OID, INT8ARRAYOID, TEXTARRAYOID}, NULL
 	};
 	Portal		portal;
 	Datum	   *ids = palloc(sizeof(Datum) * ATTACH_CHUNK);
@@ -288,7 +288,7 @@ InvoiceProfile(int64 billing_account_id, int64 billing_profile_id, DateADT today
 		")"
 		" SELECT p.currency, p.natural_start, d.invoice_number"
 		"   FROM periods p JOIN docs d ON d.currency = p.currency AND d.period_start = p.target_start",
-		5, {INT8OID, INT8OID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID}
+		5, {INT8OID, INT8OID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID}, NULL
 	};
 	/* $6..$8: the natural periods (currency, start) and their invoices */
 	static CspPlan billable = {
@@ -301,7 +301,7 @@ InvoiceProfile(int64 billing_account_id, int64 billing_profile_id, DateADT today
 		" WHERE c.billing_account_id = $1 AND c.billing_profile_id = $2"
 		"   AND c.invoice_number IS NULL AND c.posted_at < $4",
 		8, {INT8OID, INT8OID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTARRAYOID,
-		DATEARRAYOID, TEXTARRAYOID}
+		DATEARRAYOID, TEXTARRAYOID}, NULL
 	};
 	/* R13: every invoice's total is the sum of the lines attached to it */
 	static CspPlan settle = {
@@ -310,7 +310,7 @@ InvoiceProfile(int64 billing_account_id, int64 billing_profile_id, DateADT today
 		"       AS x (invoice_number, total)"
 		" WHERE d.billing_account_id = $1 AND d.invoice_number = x.invoice_number"
 		"   AND d.total <> x.total",
-		3, {INT8OID, TEXTARRAYOID, NUMERICARRAYOID}
+		3, {INT8OID, TEXTARRAYOID, NUMERICARRAYOID}, NULL
 	};
 	ProfileCutoff pc;
 	Datum		values[8];
@@ -409,7 +409,7 @@ csp_run_invoicing(PG_FUNCTION_ARGS)
 		" ORDER BY p.billing_account_id, p.billing_profile_id"
 		" LIMIT $4"
 		" FOR NO KEY UPDATE OF p SKIP LOCKED",
-		4, {DATEOID, INT8OID, INT8OID, INT4OID}
+		4, {DATEOID, INT8OID, INT8OID, INT4OID}, NULL
 	};
 	/* what is left: profiles another transaction holds, or late lines waiting (R11.5) */
 	static CspPlan left = {
@@ -420,7 +420,7 @@ csp_run_invoicing(PG_FUNCTION_ARGS)
 		"                  AND c.invoice_number IS NULL"
 		"                  AND c.posted_at < ((csp.invoice_period($1, p.anniversary_day)).period_start::timestamp"
 		"                                     AT TIME ZONE 'UTC'))",
-		1, {DATEOID}
+		1, {DATEOID}, NULL
 	};
 	TimestampTz as_of = csp_job_instant_arg(fcinfo);
 	DateADT		today = terms_utc_date(as_of);
@@ -516,7 +516,7 @@ csp_void_and_rebill(PG_FUNCTION_ARGS)
 		"           AND c.invoice_number = i.lines_invoice_number)"
 		"         * CASE WHEN i.document_type = 'void_note' THEN -1 ELSE 1 END"
 		"  FROM csp.invoice i WHERE invoice_number = $1 FOR UPDATE OF i",
-		1, {TEXTOID}
+		1, {TEXTOID}, NULL
 	};
 	/*
 	 * Both new documents take their totals from the original's ledger lines
@@ -537,7 +537,7 @@ csp_void_and_rebill(PG_FUNCTION_ARGS)
 		"       o.currency, -" DOCUMENT_LINES_TOTAL ", o.po_number, o.bill_to, $4"
 		"  FROM csp.invoice o WHERE o.billing_account_id = $1 AND o.invoice_number = $2"
 		" RETURNING invoice_number",
-		4, {INT8OID, TEXTOID, DATEOID, TIMESTAMPTZOID}
+		4, {INT8OID, TEXTOID, DATEOID, TIMESTAMPTZOID}, NULL
 	};
 	static CspPlan rebill = {
 		"INSERT INTO csp.invoice (billing_account_id, invoice_number, billing_profile_id,"
@@ -552,18 +552,18 @@ csp_void_and_rebill(PG_FUNCTION_ARGS)
 		"       o.paid, coalesce($5, o.po_number), coalesce($6, o.bill_to), $4"
 		"  FROM csp.invoice o WHERE o.billing_account_id = $1 AND o.invoice_number = $2"
 		" RETURNING invoice_number",
-		6, {INT8OID, TEXTOID, DATEOID, TIMESTAMPTZOID, TEXTOID, JSONBOID}
+		6, {INT8OID, TEXTOID, DATEOID, TIMESTAMPTZOID, TEXTOID, JSONBOID}, NULL
 	};
 	/* R13.4: payments made on the original apply to the rebill */
 	static CspPlan carry = {
 		"UPDATE csp.payment_allocation SET invoice_number = $3"
 		" WHERE billing_account_id = $1 AND invoice_number = $2",
-		3, {INT8OID, TEXTOID, TEXTOID}
+		3, {INT8OID, TEXTOID, TEXTOID}, NULL
 	};
 	static CspPlan replace = {
 		"UPDATE csp.invoice SET replaced_by = $3, voided_at = $4, paid = 0"
 		" WHERE billing_account_id = $1 AND invoice_number = $2",
-		4, {INT8OID, TEXTOID, TEXTOID, TIMESTAMPTZOID}
+		4, {INT8OID, TEXTOID, TEXTOID, TIMESTAMPTZOID}, NULL
 	};
 	char	   *number;
 	char	   *po_number = NULL;
@@ -593,6 +593,13 @@ csp_void_and_rebill(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	csp_begin_action("void_and_rebill");
+	{
+		/* a document never changes profile: checked before the lock */
+		int64		profile = csp_invoice_profile(number);
+
+		if (profile >= 0)
+			csp_check_profile_rights(profile, "void and rebill an invoice", false);
+	}
 
 	values[0] = CStringGetTextDatum(number);
 	csp_spi_run(&lock, values, NULL, false, 1);

@@ -56,7 +56,7 @@ TransitionAllowed(const char *from, const char *to)
 {
 	int			i;
 
-	for (i = 0; i < lengthof(transitions); i++)
+	for (i = 0; i < (int) lengthof(transitions); i++)
 		if (strcmp(transitions[i].from, from) == 0 && strcmp(transitions[i].to, to) == 0)
 			return true;
 	return false;
@@ -98,6 +98,9 @@ csp_subscription_lifecycle_trigger(PG_FUNCTION_ARGS)
 				 errmsg("subscriptions are never deleted"),
 				 errdetail("A subscription ends as cancelled or expired and stays for the record (R6.1)."),
 				 errhint("Cancel it with csp.cancel, or let it expire.")));
+
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) && csp_loading_dump())
+		return PointerGetDatum(trigdata->tg_trigtuple);	/* restored as it was */
 
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 	{
@@ -192,7 +195,7 @@ SetAddonStatus(const SubscriptionRow *base, const char *from, const char *to)
 	static CspPlan plan = {
 		"UPDATE csp.subscription SET status = $4"
 		" WHERE billing_account_id = $1 AND parent_subscription_id = $2 AND status = $3",
-		4, {INT8OID, UUIDOID, TEXTOID, TEXTOID}
+		4, {INT8OID, UUIDOID, TEXTOID, TEXTOID}, NULL
 	};
 	Datum		args[2];
 
@@ -270,7 +273,7 @@ ScheduleCancellation(const SubscriptionRow *sub)
 	static CspPlan plan = {
 		"UPDATE csp.subscription SET auto_renew = false"
 		" WHERE billing_account_id = $1 AND subscription_id = $2",
-		2, {INT8OID, UUIDOID}
+		2, {INT8OID, UUIDOID}, NULL
 	};
 
 	csp_run_on_subscription(&plan, sub, NULL, NULL, 0);
@@ -349,7 +352,7 @@ csp_set_auto_renew(PG_FUNCTION_ARGS)
 	static CspPlan plan = {
 		"UPDATE csp.subscription SET auto_renew = $3"
 		" WHERE billing_account_id = $1 AND subscription_id = $2",
-		3, {INT8OID, UUIDOID, BOOLOID}
+		3, {INT8OID, UUIDOID, BOOLOID}, NULL
 	};
 	SubscriptionRow sub;
 	bool		enabled;
@@ -386,7 +389,7 @@ csp_rename(PG_FUNCTION_ARGS)
 	static CspPlan plan = {
 		"UPDATE csp.subscription SET friendly_name = $3"
 		" WHERE billing_account_id = $1 AND subscription_id = $2",
-		3, {INT8OID, UUIDOID, TEXTOID}
+		3, {INT8OID, UUIDOID, TEXTOID}, NULL
 	};
 	SubscriptionRow sub;
 	char	   *name;

@@ -211,7 +211,7 @@ InsertPayment(int64 billing_account_id, int64 billing_profile_id, const char *ki
 		"  currency, amount, received_at, recorded_at)"
 		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING payment_id",
 		9, {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, NUMERICOID, TIMESTAMPTZOID,
-		TIMESTAMPTZOID}
+		TIMESTAMPTZOID}, NULL
 	};
 	Datum		values[9];
 	char		nulls[9];
@@ -239,7 +239,7 @@ LockPayment(int64 payment_id, PaymentRow *pay)
 	static CspPlan plan = {
 		"SELECT billing_account_id, billing_profile_id, currency, amount, allocated"
 		"  FROM csp.payment WHERE payment_id = $1 FOR UPDATE",
-		1, {INT8OID}
+		1, {INT8OID}, NULL
 	};
 	Datum		id = Int64GetDatum(payment_id);
 	bool		isnull;
@@ -262,7 +262,7 @@ LockInvoicesInOrder(RemittanceEntry *entries, int n)
 	static CspPlan plan = {
 		"SELECT 1 FROM csp.invoice WHERE invoice_number = ANY ($1)"
 		" ORDER BY invoice_number FOR UPDATE",
-		1, {TEXTARRAYOID}
+		1, {TEXTARRAYOID}, NULL
 	};
 	Datum	   *numbers;
 	Datum		array;
@@ -292,7 +292,7 @@ AllocateToInvoice(PaymentRow *pay, const char *number, Numeric amount)
 		"SELECT billing_account_id, billing_profile_id, document_type, replaced_by, currency,"
 		"       GREATEST(total - paid, 0)"
 		"  FROM csp.invoice WHERE invoice_number = $1 FOR UPDATE",
-		1, {TEXTOID}
+		1, {TEXTOID}, NULL
 	};
 	static CspPlan allocate = {
 		"WITH a AS ("
@@ -305,7 +305,7 @@ AllocateToInvoice(PaymentRow *pay, const char *number, Numeric amount)
 		")"
 		" UPDATE csp.invoice SET paid = paid + $4"
 		"  WHERE billing_account_id = $1 AND invoice_number = $3",
-		5, {INT8OID, INT8OID, TEXTOID, NUMERICOID, TIMESTAMPTZOID}
+		5, {INT8OID, INT8OID, TEXTOID, NUMERICOID, TIMESTAMPTZOID}, NULL
 	};
 	Datum		values[5];
 	bool		isnull;
@@ -476,6 +476,7 @@ csp_record_payment(PG_FUNCTION_ARGS)
 	SPI_connect();
 	csp_begin_action("record_payment");
 	billing_account_id = csp_profile_account(billing_profile_id);
+	csp_check_profile_rights(billing_profile_id, "record a payment", true);
 	payment_id = InsertPayment(billing_account_id, billing_profile_id, "payment", method,
 							   reference, currency, amount, received_at);
 	NewPaymentRow(&pay, billing_account_id, billing_profile_id, payment_id, currency, amount);
@@ -507,6 +508,7 @@ csp_allocate_payment(PG_FUNCTION_ARGS)
 	SPI_connect();
 	csp_begin_action("allocate_payment");
 	LockPayment(payment_id, &pay);
+	csp_check_profile_rights(pay.billing_profile_id, "allocate a payment", true);
 	amount = CheckPositiveAmount(amount, "amount", pay.currency);
 	AllocateToInvoice(&pay, number, amount);
 	csp_finish();
@@ -526,11 +528,11 @@ AllocateToRecentInvoices(PaymentRow *pay)
 	"   AND document_type IN ('invoice', 'rebill') AND replaced_by IS NULL AND paid < total"
 	static CspPlan lock = {
 		"SELECT 1" OPEN_INVOICES " ORDER BY invoice_number FOR UPDATE",
-		3, {INT8OID, INT8OID, TEXTOID}
+		3, {INT8OID, INT8OID, TEXTOID}, NULL
 	};
 	static CspPlan recent = {
 		"SELECT invoice_number" OPEN_INVOICES " ORDER BY invoice_date DESC, invoice_number DESC",
-		3, {INT8OID, INT8OID, TEXTOID}
+		3, {INT8OID, INT8OID, TEXTOID}, NULL
 	};
 	Datum		values[3];
 	SPITupleTable *open;
@@ -584,6 +586,7 @@ csp_apply_credit_note(PG_FUNCTION_ARGS)
 	SPI_connect();
 	csp_begin_action("apply_credit_note");
 	billing_account_id = csp_profile_account(billing_profile_id);
+	csp_check_profile_rights(billing_profile_id, "apply a credit note", false);
 	payment_id = InsertPayment(billing_account_id, billing_profile_id, "credit_note",
 							   "credit_note", reference, currency, amount, csp_now());
 	NewPaymentRow(&pay, billing_account_id, billing_profile_id, payment_id, currency, amount);

@@ -32,6 +32,7 @@ static void RenewWork(Datum id, void *arg);
 static void ChargeWork(Datum id, void *arg);
 
 #define JOB_BATCH_SIZE 1000
+#define RENEWAL_CATCH_UP_TERMS 120
 #define JOB_PROGRESS_EVERY 10000
 
 /* The as_of argument of a job: a finite instant in the supported range. */
@@ -57,7 +58,7 @@ SetNextChargeDate(const SubscriptionRow *sub, bool has_next, DateADT next)
 	static CspPlan plan = {
 		"UPDATE csp.subscription SET next_charge_date = $3"
 		" WHERE billing_account_id = $1 AND subscription_id = $2",
-		3, {INT8OID, UUIDOID, DATEOID}
+		3, {INT8OID, UUIDOID, DATEOID}, NULL
 	};
 	Datum		arg = DateADTGetDatum(next);
 	char		null = has_next ? ' ' : 'n';
@@ -196,7 +197,7 @@ csp_run_cycle_charges(PG_FUNCTION_ARGS)
 		" WHERE next_charge_date <= $1 AND status IN ('active', 'suspended')"
 		"   AND (next_charge_date, subscription_id) > ($3, $4)"
 		" ORDER BY next_charge_date, subscription_id LIMIT $2 FOR UPDATE SKIP LOCKED",
-		4, {DATEOID, INT4OID, DATEOID, UUIDOID}
+		4, {DATEOID, INT4OID, DATEOID, UUIDOID}, NULL
 	};
 	TimestampTz as_of = csp_job_instant_arg(fcinfo);
 	DateADT		today = terms_utc_date(as_of);
@@ -232,7 +233,7 @@ LoadScheduledChange(const SubscriptionRow *sub)
 	static CspPlan plan = {
 		"SELECT scheduled_change FROM csp.subscription"
 		" WHERE billing_account_id = $1 AND subscription_id = $2",
-		2, {INT8OID, UUIDOID}
+		2, {INT8OID, UUIDOID}, NULL
 	};
 	Datum		values[2];
 	bool		isnull;
@@ -281,12 +282,13 @@ RenewOne(SubscriptionRow *sub, DateADT today)
 		"  scheduled_change = NULL, next_charge_date = $13, promotion_id = NULL"
 		" WHERE billing_account_id = $1 AND subscription_id = $2",
 		13, {INT8OID, UUIDOID, TEXTOID, INT4OID, TEXTOID, TEXTOID, DATEOID, DATEOID,
-		TIMESTAMPTZOID, TIMESTAMPTZOID, NUMERICOID, TEXTOID, DATEOID}
+		TIMESTAMPTZOID, TIMESTAMPTZOID, NUMERICOID, TEXTOID, DATEOID}, NULL
 	};
 	static CspPlan trial_base = {
-		"SELECT trial_of FROM csp.product WHERE sku_id = $1", 1, {TEXTOID}
+		"SELECT trial_of FROM csp.product WHERE sku_id = $1", 1, {TEXTOID}, NULL
 	};
 	TimestampTz now = csp_now();
+	int			terms_renewed = 0;
 
 	while (sub->term_end < today)
 	{
@@ -313,6 +315,20 @@ RenewOne(SubscriptionRow *sub, DateADT today)
 		{
 			csp_charge_due_cycles(sub, today);
 			csp_lock_subscription(id, sub);
+		}
+
+		/*
+		 * A run catches up a bounded number of missed terms, so an as_of far
+		 * in the future cannot keep one job busy for hours; the rest stays
+		 * pending for the next run.
+		 */
+		if (terms_renewed++ >= RENEWAL_CATCH_UP_TERMS)
+		{
+			ereport(NOTICE,
+					(errmsg("subscription %s: %d terms renewed in this run, more are pending",
+							csp_uuid_to_cstring(sub->subscription_id), RENEWAL_CATCH_UP_TERMS),
+					 errhint("Run csp.run_renewals again, or with an earlier as_of.")));
+			return;
 		}
 
 		if (strcmp(sub->status, "suspended") == 0 || !sub->auto_renew ||
@@ -463,7 +479,7 @@ csp_run_renewals(PG_FUNCTION_ARGS)
 		" WHERE term_end < $1 AND status IN ('active', 'suspended')"
 		"   AND (term_end, subscription_id) > ($3, $4)"
 		" ORDER BY term_end, subscription_id LIMIT $2 FOR UPDATE SKIP LOCKED",
-		4, {DATEOID, INT4OID, DATEOID, UUIDOID}
+		4, {DATEOID, INT4OID, DATEOID, UUIDOID}, NULL
 	};
 	TimestampTz as_of = csp_job_instant_arg(fcinfo);
 	DateADT		today = terms_utc_date(as_of);

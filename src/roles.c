@@ -31,7 +31,9 @@ static const char *const group_roles[] = {
 	"csp_sales_agent",
 	"csp_helpdesk_agent",
 	"csp_billing_admin",
-	"csp_reader"
+	"csp_reader",
+	/* holders of billing-profile roles (profile_roles.c) */
+	"csp_profile_member"
 };
 
 /* csp.ensure_group_roles(): run by the install script */
@@ -39,12 +41,12 @@ Datum
 csp_ensure_group_roles(PG_FUNCTION_ARGS)
 {
 	static CspPlan exists = {
-		"SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", 1, {NAMEOID}
+		"SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", 1, {NAMEOID}, NULL
 	};
 	int			i;
 
 	SPI_connect();
-	for (i = 0; i < lengthof(group_roles); i++)
+	for (i = 0; i < (int) lengthof(group_roles); i++)
 	{
 		NameData	name;
 		Datum		values[1];
@@ -83,8 +85,10 @@ csp_ensure_group_roles(PG_FUNCTION_ARGS)
 void
 csp_check_account_access(int64 billing_account_id, bool owner_only, bool for_update)
 {
-	static CspPlan share = {ACCOUNT_ACCESS_SQL("FOR SHARE OF a"), 3, {INT8OID, OIDOID, TEXTARRAYOID}};
-	static CspPlan update = {ACCOUNT_ACCESS_SQL("FOR UPDATE OF a"), 3, {INT8OID, OIDOID, TEXTARRAYOID}};
+	static CspPlan share = {ACCOUNT_ACCESS_SQL("FOR SHARE OF a"), 3, {INT8OID, OIDOID, TEXTARRAYOID}, NULL
+	};
+	static CspPlan update = {ACCOUNT_ACCESS_SQL("FOR UPDATE OF a"), 3, {INT8OID, OIDOID, TEXTARRAYOID}, NULL
+	};
 	Datum		values[3];
 	Datum		roles[2];
 	bool		isnull;

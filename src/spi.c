@@ -30,6 +30,7 @@ csp_spi_run(CspPlan *plan, Datum *values, const char *nulls,
 {
 	int			rc;
 
+	(void) read_only;
 	if (plan->plan == NULL)
 	{
 		SPIPlanPtr	prepared = SPI_prepare(plan->sql, plan->nargs, plan->argtypes);

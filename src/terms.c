@@ -318,16 +318,31 @@ terms_utc_date(int64_t instant_usec)
 /*
  * Whole 24-hour periods from one instant to a later one (rounded down);
  * negative when "to" precedes "from".
+ *
+ * to_usec - from_usec overflows int64 for far-apart finite timestamps
+ * (294276 AD minus 4713 BC), so both are split into whole days and a
+ * remainder in [0, 1 day) first: floor((to - from) / D) = (dt - df) - 1 when
+ * rt < rf, else dt - df, and dt - df always fits.
  */
 int64_t
 terms_whole_days_between(int64_t from_usec, int64_t to_usec)
 {
-	int64_t		diff = to_usec - from_usec;
-	int64_t		q = diff / USECS_PER_DAY_I64;
+	int64_t		df = from_usec / USECS_PER_DAY_I64;
+	int64_t		rf = from_usec % USECS_PER_DAY_I64;
+	int64_t		dt = to_usec / USECS_PER_DAY_I64;
+	int64_t		rt = to_usec % USECS_PER_DAY_I64;
 
-	if (diff % USECS_PER_DAY_I64 < 0)
-		q--;
-	return q;
+	if (rf < 0)
+	{
+		df--;
+		rf += USECS_PER_DAY_I64;
+	}
+	if (rt < 0)
+	{
+		dt--;
+		rt += USECS_PER_DAY_I64;
+	}
+	return (dt - df) - (rt < rf ? 1 : 0);
 }
 
 /*
