@@ -49,7 +49,8 @@ SELECT p.proname AS function,
                      'set_partner_status', 'create_billing_account', 'grant_billing_account_role',
                      'create_billing_profile', 'create_invoice_section', 'link_partner_billing',
                      'add_customer', 'update_customer', 'attest_mca', 'set_customer_verification',
-                     'add_product', 'add_upgrade_path', 'set_price', 'set_fx_rate')
+                     'add_product', 'add_upgrade_path', 'set_price', 'set_fx_rate',
+                     'grant_profile_role', 'revoke_profile_role', 'visible_profile')
  GROUP BY p.oid, p.proname ORDER BY p.proname;
 -- every group role reads the views
 SELECT v AS view, bool_and(has_table_privilege(r, v, 'SELECT')) AS all_roles_select

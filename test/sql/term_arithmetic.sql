@@ -362,4 +362,10 @@ SELECT * FROM csp.invoice_period('2025-01-17', 29);
 SELECT * FROM csp.invoice_period('2025-01-17', 0);
 \echo :SQLSTATE
 
+-- whole 24-hour periods between the most distant finite instants: the
+-- difference in microseconds overflows int64, the day count does not
+-- (found by make fuzz, which compares against a slow reference calendar)
+SELECT csp.whole_days('4713-01-01 00:00+00 BC', '294276-12-31 00:00+00') AS forward,
+       csp.whole_days('294276-12-31 00:00+00', '4713-01-01 00:00+00 BC') AS backward;
+
 DROP EXTENSION csp_billing CASCADE;
