@@ -1,0 +1,221 @@
+#!/usr/bin/env bash
+# bench/run.sh: issue 7's benchmarks, run by `make bench` on the throw-away
+# cluster of scripts/with-cluster.sh (PGHOST/PGPORT/PGDATABASE set by it).
+#
+#   make bench                 SCALE=small: 10k subscriptions (a few minutes)
+#   make bench SCALE=medium    100k subscriptions
+#   make bench SCALE=large     1M subscriptions, 200k customers, 20k profiles
+#
+# Each measurement times the extension and the "floor" (the simplest plain-SQL
+# statement doing the same minimal work, on a copy of the same rows) in one run
+# on one server, and prints ratio = extension / floor (B3: TPS ratio).
+# The table is written to bench/results-$SCALE.md (copy it into results.md).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+SCALE=${SCALE:-small}
+case $SCALE in
+    small) NSUBS=10000 ;;
+    medium) NSUBS=100000 ;;
+    large) NSUBS=1000000 ;;
+    *) echo "SCALE must be small, medium or large" >&2; exit 2 ;;
+esac
+PGBENCH_SECONDS=${PGBENCH_SECONDS:-20}
+PSQL=(psql -X -q -At -v ON_ERROR_STOP=1)
+log() { printf 'bench: %s %s\n' "$(date -u +%T)" "$*"; }
+OUT=results-$SCALE.md
+# the cluster owner writes nothing here; results are written by the caller
+
+log "SCALE=$SCALE: $NSUBS subscriptions"
+# shared_buffers stays at its default (128MB): the B1 backend's RSS counts the shared buffers it touched
+"${PSQL[@]}" -c "ALTER SYSTEM SET work_mem = '16MB'" \
+    -c "ALTER SYSTEM SET maintenance_work_mem = '256MB'" -c "ALTER SYSTEM SET max_wal_size = '8GB'" \
+    -c "ALTER SYSTEM SET checkpoint_timeout = '30min'"
+(cd "$CSP_TMPDIR" && $CSP_RUNAS "$PG_BINDIR/pg_ctl" -D "$CSP_PGDATA" -l "$CSP_SERVER_LOG" -w restart >/dev/null)
+if [ "${BENCH_PROFILE:-}" = 1 ]; then
+    # statement-level profile of the jobs (nested statements too): bench/profile-$SCALE.txt
+    "${PSQL[@]}" -c "ALTER SYSTEM SET shared_preload_libraries = 'pg_cron', 'pg_stat_statements'"
+    (cd "$CSP_TMPDIR" && $CSP_RUNAS "$PG_BINDIR/pg_ctl" -D "$CSP_PGDATA" -l "$CSP_SERVER_LOG" -w restart >/dev/null)
+    "${PSQL[@]}" -c "ALTER SYSTEM SET pg_stat_statements.track = 'all'" -c "SELECT pg_reload_conf()" >/dev/null
+    "${PSQL[@]}" -c "CREATE EXTENSION pg_stat_statements"
+fi
+"${PSQL[@]}" -c "CREATE EXTENSION csp_billing"
+
+log "generate (bench/gen.sql)"
+t0=$(date +%s.%N)
+"${PSQL[@]}" -v nsubs="$NSUBS" -f gen.sql >/dev/null
+"${PSQL[@]}" -f measure.sql
+GEN_S=$(echo "$(date +%s.%N) - $t0" | bc)
+"${PSQL[@]}" -c "SELECT 'rows: ' || (SELECT count(*) FROM csp.subscription) || ' subscriptions, '
+    || (SELECT count(*) FROM csp.customer) || ' customers, ' || (SELECT count(*) FROM csp.billing_profile)
+    || ' profiles, ' || (SELECT count(*) FROM csp.charge) || ' ledger lines, '
+    || (SELECT count(*) FROM csp.invoice) || ' invoices'" | sed 's/^/bench: /'
+log "generated in ${GEN_S}s"
+
+# ---------------------------------------------------------------- B2 renewal day
+log "B2 renewal day: csp.run_renewals('2026-01-01') vs UPDATE + INSERT on a copy"
+"${PSQL[@]}" <<'SQL'
+SET csp.clock = '2026-01-01 00:05+00';
+-- the floor's copy of the due subscriptions and an empty ledger like csp.charge
+-- (same columns and indexes as csp.subscription; no foreign keys, no triggers)
+CREATE TABLE bench.due_sub (LIKE csp.subscription INCLUDING DEFAULTS INCLUDING INDEXES);
+INSERT INTO bench.due_sub SELECT * FROM csp.subscription
+ WHERE term_end < '2026-01-01' AND status IN ('active', 'suspended');
+CREATE TABLE bench.renew_line (LIKE csp.charge INCLUDING DEFAULTS INCLUDING INDEXES);
+VACUUM ANALYZE bench.due_sub;
+CHECKPOINT;
+INSERT INTO bench.result (op, n, floor_s, goal)
+SELECT 'B2 renewal day', (SELECT count(*) FROM bench.due_sub), bench.time($f$
+  WITH renewed AS (
+    UPDATE bench.due_sub SET term_start = term_end + 1,
+           term_end = (term_end + interval '1 year')::date, term_started_at = csp.now(),
+           cancellation_allowed_until = csp.now() + interval '7 days', next_charge_date = term_end + 32
+     RETURNING *)
+  INSERT INTO bench.renew_line (billing_account_id, billing_profile_id, invoice_section_id, partner_id,
+         customer_id, subscription_id, sku_id, charge_type, charge_start, charge_end, cycle_start, posted_at,
+         quantity, unit_price, days_charged, days_in_cycle, amount, currency, pricing_currency, fx_rate,
+         reference_id)
+  SELECT billing_account_id, billing_profile_id, invoice_section_id, partner_id, customer_id,
+         subscription_id, sku_id, 'renew', term_start, term_start + 30, term_start, csp.now(), quantity,
+         unit_price, 31, 31, quantity * unit_price, currency, pricing_currency, 1, gen_random_uuid()
+    FROM renewed$f$), '<= 1.5';
+CHECKPOINT;
+UPDATE bench.result SET ext_s = bench.time('SELECT csp.run_renewals()') WHERE op = 'B2 renewal day';
+SQL
+"${PSQL[@]}" -c "SELECT 'renewed: ' || count(*) FROM csp.charge WHERE charge_type = 'renew'" | sed 's/^/bench: /'
+
+# ---------------------------------------------------------------- B1 month close (+ peak RSS)
+log "B1 month close: csp.run_invoicing('2026-01-01') vs INSERT ... GROUP BY + marking on a copy"
+"${PSQL[@]}" <<'SQL'
+SET csp.clock = '2026-01-01 00:10+00';
+-- (same columns and indexes as csp.charge; no foreign keys, no triggers)
+CREATE TABLE bench.charge_copy (LIKE csp.charge INCLUDING DEFAULTS INCLUDING INDEXES);
+INSERT INTO bench.charge_copy SELECT * FROM csp.charge;
+CREATE TABLE bench.invoice_copy (invoice_number text PRIMARY KEY, billing_account_id bigint,
+                                 billing_profile_id bigint, currency text, total numeric);
+VACUUM ANALYZE bench.charge_copy;
+CHECKPOINT;
+INSERT INTO bench.result (op, n, floor_s, goal)
+SELECT 'B1 month close',
+       (SELECT count(*) FROM csp.charge WHERE invoice_number IS NULL AND posted_at < '2026-01-01'),
+       bench.time($f$
+  WITH inv AS (
+    INSERT INTO bench.invoice_copy
+    SELECT 'G' || lpad(nextval('csp.invoice_number_seq')::text, 9, '0'), billing_account_id,
+           billing_profile_id, currency, sum(amount)
+      FROM bench.charge_copy WHERE invoice_number IS NULL AND posted_at < '2026-01-01'
+     GROUP BY billing_account_id, billing_profile_id, currency
+    RETURNING *)
+  UPDATE bench.charge_copy c SET invoice_number = inv.invoice_number
+    FROM inv
+   WHERE c.billing_account_id = inv.billing_account_id AND c.billing_profile_id = inv.billing_profile_id
+     AND c.currency = inv.currency AND c.invoice_number IS NULL AND c.posted_at < '2026-01-01'$f$),
+       '<= 1.5';
+CHECKPOINT;
+SQL
+# a fresh backend, so that its peak RSS is B1's
+"${PSQL[@]}" <<'SQL'
+SET csp.clock = '2026-01-01 00:10+00';
+SELECT pg_backend_pid() AS pid \gset
+UPDATE bench.result SET ext_s = bench.time('SELECT csp.run_invoicing()') WHERE op = 'B1 month close';
+\setenv B1PID :pid
+\! grep -E '^(VmHWM|RssShmem)' /proc/$B1PID/status > $CSP_TMPDIR/b1_rss
+SQL
+RSS_KB=$(awk '/VmHWM/ {print $2}' "$CSP_TMPDIR/b1_rss" 2>/dev/null || true)
+SHM_KB=$(awk '/RssShmem/ {print $2}' "$CSP_TMPDIR/b1_rss" 2>/dev/null || true)
+"${PSQL[@]}" -c "INSERT INTO bench.result (op, n, ext_s, goal, note) VALUES ('Memory: peak RSS of B1 backend (MB)',
+    (SELECT n FROM bench.result WHERE op = 'B1 month close'), round(${RSS_KB:-0} / 1024.0, 1), '<= 256 MB',
+    'VmHWM; of which shared buffers touched (RssShmem): ' || round(${SHM_KB:-0} / 1024.0, 1) || ' MB')"
+"${PSQL[@]}" -c "SELECT 'invoices made: ' || count(*) FROM csp.invoice WHERE period_start = '2025-12-01'" | sed 's/^/bench: /'
+
+# ---------------------------------------------------------------- B4 BI
+log "B4 BI: csp.account_balance, csp.billing_overview vs plain aggregates"
+"${PSQL[@]}" <<'SQL'
+SET csp.clock = '2026-01-01 00:15+00';
+DO $$ BEGIN PERFORM bench.time('SELECT count(*) FROM csp.invoice'); PERFORM bench.time('SELECT count(*) FROM csp.payment'); END $$;
+INSERT INTO bench.result (op, n, ext_s, floor_s, goal)
+SELECT 'B4 BI account_balance', (SELECT count(*) FROM csp.invoice) + (SELECT count(*) FROM csp.payment),
+  (SELECT min(bench.time('SELECT count(*), sum(balance), sum(overdue), sum(unallocated) FROM csp.account_balance')) FROM generate_series(1, 5)),
+  (SELECT min(bench.time($f$
+     SELECT count(*), sum(inv - paid), sum(ovd), sum(un) FROM (
+       SELECT billing_account_id, billing_profile_id, currency, sum(total) AS inv, sum(paid) AS paid,
+              sum(CASE WHEN due_date < '2026-01-01' THEN greatest(total - paid, 0) ELSE 0 END) AS ovd
+         FROM csp.invoice WHERE document_type IN ('invoice', 'rebill') AND replaced_by IS NULL GROUP BY 1, 2, 3) d
+       FULL JOIN (SELECT billing_account_id, billing_profile_id, currency, sum(amount - allocated) AS un
+         FROM csp.payment GROUP BY 1, 2, 3) p USING (billing_account_id, billing_profile_id, currency)$f$))
+     FROM generate_series(1, 5)),
+  '<= 1.5';
+INSERT INTO bench.result (op, n, ext_s, floor_s, goal)
+SELECT 'B4 BI billing_overview', (SELECT count(*) FROM csp.invoice),
+  (SELECT min(bench.time('SELECT count(*), sum(amount_due), count(*) FILTER (WHERE status = ''overdue'') FROM csp.billing_overview')) FROM generate_series(1, 5)),
+  (SELECT min(bench.time($f$SELECT count(*), sum(greatest(total - paid, 0)),
+       count(*) FILTER (WHERE paid < total AND due_date < '2026-01-01') FROM csp.invoice$f$)) FROM generate_series(1, 5)),
+  '<= 1.5';
+-- attribution of the view's extra cost: the floor plus the view's per-row csp.round_money calls
+INSERT INTO bench.result (op, n, ext_s, floor_s, goal, note)
+SELECT 'B4 BI billing_overview (cause)', (SELECT count(*) FROM csp.invoice),
+  (SELECT min(bench.time($f$SELECT count(*), sum(csp.round_money(greatest(total - paid, 0), currency)),
+       sum(csp.round_money(paid, currency)), count(*) FILTER (WHERE paid < total AND due_date < csp.utc_date(csp.now()))
+       FROM csp.invoice$f$)) FROM generate_series(1, 5)),
+  (SELECT floor_s FROM bench.result WHERE op = 'B4 BI billing_overview'),
+  '-', 'the plain aggregate plus the view''s two csp.round_money calls and csp.now() per row';
+SQL
+
+# ---------------------------------------------------------------- B3 OLTP
+log "B3 OLTP: pgbench -c 2, csp.change_quantity/csp.purchase vs built-in tpcb-like (${PGBENCH_SECONDS}s each)"
+pgbench -i -q -s 1 >/dev/null 2>&1
+"${PSQL[@]}" <<'SQL'
+-- the 2026-01 renewed subscriptions are in their window; seat increases are always allowed
+CREATE TABLE bench.oltp_sub AS
+SELECT row_number() OVER () AS n, subscription_id FROM csp.subscription WHERE status = 'active';
+ALTER TABLE bench.oltp_sub ADD PRIMARY KEY (n);
+CREATE TABLE bench.oltp_cust AS SELECT c + 1 AS n, customer_id FROM bench.cust;
+ALTER TABLE bench.oltp_cust ADD PRIMARY KEY (n);
+ANALYZE bench.oltp_sub, bench.oltp_cust;
+ALTER DATABASE csp_test SET csp.clock = '2026-01-02 10:00+00';
+SQL
+NS=$("${PSQL[@]}" -c "SELECT count(*) FROM bench.oltp_sub")
+NC=$("${PSQL[@]}" -c "SELECT count(*) FROM bench.oltp_cust")
+cat >"$CSP_TMPDIR/csp.pgbench" <<EOF
+\set n random(1, $NS)
+\set c random(1, $NC)
+\set q random(1, 3)
+SELECT csp.change_quantity(s.subscription_id, s.quantity + :q) FROM csp.subscription s WHERE s.subscription_id = (SELECT subscription_id FROM bench.oltp_sub WHERE n = :n);
+SELECT csp.purchase(customer_id => (SELECT customer_id FROM bench.oltp_cust WHERE n = :c), sku_id => 'BENCH-E3', quantity => :q);
+EOF
+chmod a+r "$CSP_TMPDIR/csp.pgbench"
+tps() { sed -n 's/^tps = \([0-9.]*\) .*/\1/p' | head -n 1; }
+TPS_FLOOR=$(pgbench -n -c 2 -j 2 -T "$PGBENCH_SECONDS" -M prepared 2>&1 | tps)
+TPS_EXT=$(pgbench -n -c 2 -j 2 -T "$PGBENCH_SECONDS" -M prepared -f "$CSP_TMPDIR/csp.pgbench" 2>&1 | tps)
+"${PSQL[@]}" -c "ALTER DATABASE csp_test RESET csp.clock" \
+    -c "INSERT INTO bench.result (op, n, ext_s, floor_s, goal, note) VALUES ('B3 OLTP (TPS, 2 clients)',
+        $PGBENCH_SECONDS, ${TPS_EXT:-0}, ${TPS_FLOOR:-0}, '>= 1.0', 'ext = change_quantity + purchase per txn; floor = tpcb-like')"
+
+if [ "${BENCH_PROFILE:-}" = 1 ]; then
+    "${PSQL[@]}" -F ' | ' -c "SELECT calls, round(total_exec_time::numeric, 1) AS ms, left(regexp_replace(query, '\s+', ' ', 'g'), 220)
+        FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 40" > "profile-$SCALE.txt"
+    log "statement profile: bench/profile-$SCALE.txt"
+fi
+
+# ---------------------------------------------------------------- report
+MACHINE="$(nproc) cores, $(free -h | awk '/^Mem:/ {print $2}') RAM, PostgreSQL $("${PSQL[@]}" -c 'SHOW server_version' | cut -d' ' -f1)"
+{
+echo "### SCALE=$SCALE ($NSUBS subscriptions), $(date -u +%F)"
+echo
+echo "Machine: $MACHINE. Generation: ${GEN_S%.*} s."
+echo
+echo "| operation | N | time | floor | ratio | goal | machine |"
+echo "|---|---:|---:|---:|---:|---|---|"
+"${PSQL[@]}" -F '|' -c "
+SELECT '', op, n,
+       CASE WHEN op LIKE 'B3%' THEN round(ext_s) || ' tps' WHEN op LIKE 'Memory%' THEN ext_s || ' MB' ELSE bench.fmt(ext_s) END,
+       CASE WHEN floor_s IS NULL THEN '-' WHEN op LIKE 'B3%' THEN round(floor_s) || ' tps' ELSE bench.fmt(floor_s) END,
+       CASE WHEN floor_s IS NULL OR floor_s = 0 THEN '-' ELSE round(ext_s / floor_s, 2) || 'x' END,
+       goal, '$MACHINE', ''
+  FROM bench.result ORDER BY op"
+echo
+"${PSQL[@]}" -c "SELECT '- ' || op || ': ' || note FROM bench.result WHERE note IS NOT NULL ORDER BY op"
+echo
+echo "Time per item: $("${PSQL[@]}" -c "SELECT string_agg(op || ' ' || round(1e6 * ext_s / nullif(n, 0), 1) || ' us (floor ' || round(1e6 * floor_s / nullif(n, 0), 1) || ' us)', '; ' ORDER BY op) FROM bench.result WHERE op ~ '^B[12]'")"
+} | tee "$OUT.tmp"
+mv "$OUT.tmp" "$OUT"
+log "written bench/$OUT"
