@@ -26,9 +26,9 @@ SELECT count(*) > 200 AS hundreds_of_operations,
 SELECT i AS invariant, NOT EXISTS (SELECT FROM replay_violation v WHERE v.invariant = i) AS holds
   FROM unnest(ARRAY['invoice_total_is_sum_of_lines', 'allocations_within_payment', 'allocations_within_invoice',
                     'net_seat_days_not_negative', 'quantity_is_sum_of_lots', 'full_cycle_lines_do_not_overlap',
-                    'balance_is_sum_of_amount_due', 'refusal_has_specific_sqlstate', 'refused_call_changes_nothing']) AS i;
+                    'balance_is_invoiced_minus_paid', 'refusal_has_specific_sqlstate', 'refused_call_changes_nothing']) AS i;
 SELECT count(*) AS unknown_violations FROM replay_violation
  WHERE invariant NOT IN ('invoice_total_is_sum_of_lines', 'allocations_within_payment', 'allocations_within_invoice',
                          'net_seat_days_not_negative', 'quantity_is_sum_of_lots', 'full_cycle_lines_do_not_overlap',
-                         'balance_is_sum_of_amount_due', 'refusal_has_specific_sqlstate', 'refused_call_changes_nothing');
+                         'balance_is_invoiced_minus_paid', 'refusal_has_specific_sqlstate', 'refused_call_changes_nothing');
 DROP EXTENSION csp_billing CASCADE;

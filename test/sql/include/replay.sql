@@ -175,11 +175,13 @@ CREATE FUNCTION pg_temp.check_day() RETURNS void LANGUAGE sql AS $$
        AND daterange(a.charge_start, a.charge_end, '[]') && daterange(b.charge_start, b.charge_end, '[]')
      WHERE a.charge_type IN ('new', 'renew', 'cycleCharge') AND b.charge_type IN ('new', 'renew', 'cycleCharge')
     UNION ALL
-    -- balance identity: account_balance.balance = sum of amount_due of the
-    -- latest documents (invoices and rebills not voided)
-    SELECT csp.utc_date(csp.now()), 'balance_is_sum_of_amount_due', b.billing_profile_id || ' ' || b.balance || ' <> ' || coalesce(o.s, 0)
+    -- balance identity (R14.2): account_balance.balance = invoiced - paid over
+    -- the latest documents (invoices and rebills not voided).  Not the sum of
+    -- amount_due: a month whose refunds exceed its charges makes a credit
+    -- invoice (negative total, nothing due) that lowers the balance.
+    SELECT csp.utc_date(csp.now()), 'balance_is_invoiced_minus_paid', b.billing_profile_id || ' ' || b.balance || ' <> ' || coalesce(o.s, 0)
       FROM csp.account_balance b
-      LEFT JOIN (SELECT billing_profile_id, currency, sum(amount_due) AS s FROM csp.billing_overview
+      LEFT JOIN (SELECT billing_profile_id, currency, sum(total - paid) AS s FROM csp.billing_overview
                   WHERE document_type IN ('invoice', 'rebill') AND status <> 'void' GROUP BY 1, 2) o
              USING (billing_profile_id, currency)
      WHERE b.balance <> coalesce(o.s, 0)
