@@ -113,6 +113,7 @@ typedef struct CspPlan
 	SPIPlanPtr	plan;
 } CspPlan;
 
+extern SPIPlanPtr csp_spi_plan(CspPlan *plan);
 extern int	csp_spi_run(CspPlan *plan, Datum *values, const char *nulls,
 						bool read_only, long count);
 extern Datum csp_spi_getdatum(int row, int col, bool *isnull);

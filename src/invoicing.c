@@ -97,24 +97,6 @@ LoadCutoff(int64 billing_account_id, int64 billing_profile_id, DateADT today,
 	SPI_freetuptable(SPI_tuptable);
 }
 
-/* A CspPlan prepared and kept, for SPI_cursor_open. */
-static SPIPlanPtr
-KeptPlan(CspPlan *plan)
-{
-	if (plan->plan == NULL)
-	{
-		SPIPlanPtr	prepared = SPI_prepare(plan->sql, plan->nargs, plan->argtypes);
-
-		if (prepared == NULL)
-			elog(ERROR, "could not prepare \"%s\": %s",
-				 plan->sql, SPI_result_code_string(SPI_result));
-		if (SPI_keepplan(prepared) != 0)
-			elog(ERROR, "could not keep the plan of \"%s\"", plan->sql);
-		plan->plan = prepared;
-	}
-	return plan->plan;
-}
-
 /* The invoices one run makes for a profile, with what was attached to each. */
 typedef struct NewInvoices
 {
@@ -168,7 +150,7 @@ AttachLines(CspPlan *billable, Datum *values, const char *nulls,
 	MemoryContext chunk_cxt = AllocSetContextCreate(CurrentMemoryContext, "csp attach chunk",
 													ALLOCSET_DEFAULT_SIZES);
 
-	portal = SPI_cursor_open(NULL, KeptPlan(billable), values, nulls, false);
+	portal = SPI_cursor_open(NULL, csp_spi_plan(billable), values, nulls, false);
 	for (;;)
 	{
 		SPITupleTable *lines;

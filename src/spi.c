@@ -18,6 +18,27 @@
 #include "utils/builtins.h"
 
 /*
+ * The kept plan of a CspPlan, prepared on first use: for csp_spi_run, and
+ * for callers that open a cursor on it.
+ */
+SPIPlanPtr
+csp_spi_plan(CspPlan *plan)
+{
+	if (plan->plan == NULL)
+	{
+		SPIPlanPtr	prepared = SPI_prepare(plan->sql, plan->nargs, plan->argtypes);
+
+		if (prepared == NULL)
+			elog(ERROR, "could not prepare \"%s\": %s",
+				 plan->sql, SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(prepared) != 0)
+			elog(ERROR, "could not keep the plan of \"%s\"", plan->sql);
+		plan->plan = prepared;
+	}
+	return plan->plan;
+}
+
+/*
  * Runs a kept plan.  "read_only" is accepted for documentation but every
  * query runs in read-write mode: the engine's functions are VOLATILE, and
  * SPI's read-only mode reuses the calling statement's snapshot, which does
@@ -31,19 +52,7 @@ csp_spi_run(CspPlan *plan, Datum *values, const char *nulls,
 	int			rc;
 
 	(void) read_only;
-	if (plan->plan == NULL)
-	{
-		SPIPlanPtr	prepared = SPI_prepare(plan->sql, plan->nargs, plan->argtypes);
-
-		if (prepared == NULL)
-			elog(ERROR, "could not prepare \"%s\": %s",
-				 plan->sql, SPI_result_code_string(SPI_result));
-		if (SPI_keepplan(prepared) != 0)
-			elog(ERROR, "could not keep the plan of \"%s\"", plan->sql);
-		plan->plan = prepared;
-	}
-
-	rc = SPI_execute_plan(plan->plan, values, nulls, false, count);
+	rc = SPI_execute_plan(csp_spi_plan(plan), values, nulls, false, count);
 	if (rc < 0)
 		elog(ERROR, "could not run \"%s\": %s", plan->sql, SPI_result_code_string(rc));
 	return rc;
