@@ -73,23 +73,10 @@ csp_find_price(const char *sku_id, TermCode term, BillingFrequency freq,
 Numeric
 csp_fx_rate(const char *from_currency, const char *to_currency, DateADT on_date)
 {
-	static CspPlan plan = {
-		"SELECT rate FROM csp.fx_rate WHERE from_currency = $1 AND to_currency = $2 AND rate_date = $3",
-		3, {TEXTOID, TEXTOID, DATEOID}, NULL
-	};
-	Datum		values[3];
-	DateADT		rate_date;
-	bool		isnull;
+	Numeric		rate = csp_find_fx_rate(from_currency, to_currency, on_date);
+	DateADT		rate_date = terms_fx_rate_date(on_date);
 
-	if (strcmp(from_currency, to_currency) == 0)
-		return int64_to_numeric(1);
-
-	rate_date = terms_fx_rate_date(on_date);
-	values[0] = CStringGetTextDatum(from_currency);
-	values[1] = CStringGetTextDatum(to_currency);
-	values[2] = DateADTGetDatum(rate_date);
-	csp_spi_run(&plan, values, NULL, true, 1);
-	if (SPI_processed == 0)
+	if (rate == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_CSP_NO_FX_RATE),
 				 errmsg("no %s to %s exchange rate for %s",
@@ -98,6 +85,29 @@ csp_fx_rate(const char *from_currency, const char *to_currency, DateADT on_date)
 						   csp_date_to_cstring(on_date)),
 				 errhint("Record it with csp.set_fx_rate('%s', '%s', '%s', <rate>).",
 						 from_currency, to_currency, csp_date_to_cstring(rate_date))));
+	return rate;
+}
+
+/* The rate csp_fx_rate uses, or NULL when it was not recorded. */
+Numeric
+csp_find_fx_rate(const char *from_currency, const char *to_currency, DateADT on_date)
+{
+	static CspPlan plan = {
+		"SELECT rate FROM csp.fx_rate WHERE from_currency = $1 AND to_currency = $2 AND rate_date = $3",
+		3, {TEXTOID, TEXTOID, DATEOID}, NULL
+	};
+	Datum		values[3];
+	bool		isnull;
+
+	if (strcmp(from_currency, to_currency) == 0)
+		return int64_to_numeric(1);
+
+	values[0] = CStringGetTextDatum(from_currency);
+	values[1] = CStringGetTextDatum(to_currency);
+	values[2] = DateADTGetDatum(terms_fx_rate_date(on_date));
+	csp_spi_run(&plan, values, NULL, true, 1);
+	if (SPI_processed == 0)
+		return NULL;
 	return DatumGetNumeric(csp_spi_getdatum(0, 1, &isnull));
 }
 
@@ -130,14 +140,7 @@ csp_post_charge(const SubscriptionRow *sub, ChargeLine *line, bool skip_duplicat
 	Datum		values[23];
 	char		nulls[23];
 	int32		days = line->charge_end - line->charge_start + 1;
-	Numeric		price_in_billing_currency;
-	Numeric		amount;
-
-	price_in_billing_currency =
-		DatumGetNumeric(DirectFunctionCall2(numeric_mul, NumericGetDatum(line->unit_price),
-											NumericGetDatum(line->fx_rate)));
-	amount = csp_prorate(price_in_billing_currency, line->quantity, days,
-						 line->days_in_cycle, csp_currency_exponent(sub->currency));
+	Numeric		amount = csp_line_amount(sub, line);
 
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = Int64GetDatum(sub->billing_account_id);
@@ -179,27 +182,61 @@ void
 csp_charge_period(const SubscriptionRow *sub, const char *charge_type,
 				  DateADT from_day, int64 quantity, int64 lot_id, Datum reference_id)
 {
-	TermsCycle	cycle;
 	ChargeLine	line;
+
+	csp_period_line(sub, charge_type, from_day, quantity, &line);
+	line.fx_rate = csp_fx_rate(sub->pricing_currency, sub->currency, csp_today());
+	line.reference_id = reference_id;
+	line.lot_id = lot_id;
+	csp_post_charge(sub, &line,
+					strcmp(charge_type, "new") == 0 || strcmp(charge_type, "renew") == 0);
+}
+
+/*
+ * The line that charges "quantity" seats from from_day to the end of the
+ * cycle containing it (clipped to the term end), at the subscription's
+ * unit price.  The caller sets fx_rate, reference_id and lot_id.
+ */
+void
+csp_period_line(const SubscriptionRow *sub, const char *charge_type,
+				DateADT from_day, int64 quantity, ChargeLine *line)
+{
+	TermsCycle	cycle;
 
 	if (!terms_cycle_containing(sub->term_start, sub->term_end, sub->term,
 								sub->frequency, from_day, &cycle))
 		elog(ERROR, "%s is outside the term of subscription %s",
 			 csp_date_to_cstring(from_day), csp_uuid_to_cstring(sub->subscription_id));
 
-	line.charge_type = charge_type;
-	line.charge_start = from_day;
-	line.charge_end = Min(cycle.end, sub->term_end);
-	line.cycle_start = cycle.full_start;
-	line.days_in_cycle = TERMS_CYCLE_DAYS(&cycle);
-	line.quantity = quantity;
-	line.unit_price = sub->unit_price;
-	line.fx_rate = csp_fx_rate(sub->pricing_currency, sub->currency, csp_today());
-	line.reference_id = reference_id;
-	line.lot_id = lot_id;
-	line.refunds_charge_id = 0;
-	csp_post_charge(sub, &line,
-					strcmp(charge_type, "new") == 0 || strcmp(charge_type, "renew") == 0);
+	line->charge_type = charge_type;
+	line->charge_start = from_day;
+	line->charge_end = Min(cycle.end, sub->term_end);
+	line->cycle_start = cycle.full_start;
+	line->days_in_cycle = TERMS_CYCLE_DAYS(&cycle);
+	line->quantity = quantity;
+	line->unit_price = sub->unit_price;
+	line->fx_rate = NULL;
+	line->reference_id = (Datum) 0;
+	line->lot_id = 0;
+	line->refunds_charge_id = 0;
+}
+
+/*
+ * R12: a line's amount in the billing currency: its unit price converted
+ * at its rate, prorated over the days it covers and rounded to the minor
+ * unit (csp_prorate).
+ */
+Numeric
+csp_line_amount(const SubscriptionRow *sub, const ChargeLine *line)
+{
+	Numeric		price_in_billing_currency;
+
+	price_in_billing_currency =
+		DatumGetNumeric(DirectFunctionCall2(numeric_mul, NumericGetDatum(line->unit_price),
+											NumericGetDatum(line->fx_rate)));
+	return csp_prorate(price_in_billing_currency, line->quantity,
+					   line->charge_end - line->charge_start + 1,
+					   line->days_in_cycle, csp_currency_exponent(sub->currency));
 }
 
 /*

@@ -224,10 +224,32 @@ extern int	csp_charge_due_cycles(SubscriptionRow *sub, DateADT today);
 typedef void (*CspIsolatedWork) (Datum id, void *arg);
 extern bool csp_run_isolated(CspIsolatedWork work, Datum id, void *arg,
 							 MemoryContext job_context, const char *failure);
+typedef int (*CspBatchWork) (const Datum *ids, int n, bool *done, void *arg);
+extern int	csp_run_isolated_batch(CspBatchWork work, const Datum *ids, int n, bool *done,
+								   void *arg, MemoryContext job_context);
+
+/* renewal_batch.c */
+extern bool csp_set_based_jobs;	/* csp.set_based_jobs */
+extern int	csp_renew_batch(const Datum *ids, int n, bool *done, void *arg);
 extern TimestampTz csp_cancellation_deadline(const char *publisher, BillingFrequency freq,
 											 TimestampTz from);
 
 /* subscriptions.c */
+
+/* What csp_subscription_from_tuple reads: a SubscriptionRow, in this order. */
+#define CSP_SUBSCRIPTION_COLUMNS \
+	"s.billing_account_id, s.subscription_id, s.billing_profile_id, s.invoice_section_id," \
+	" s.customer_id, s.partner_id, s.sku_id, s.quantity, s.status, s.is_trial, s.auto_renew," \
+	" s.term, s.billing_frequency, s.term_start, s.term_end, s.term_started_at," \
+	" s.cancellation_allowed_until, s.unit_price, s.currency, s.pricing_currency," \
+	" s.parent_subscription_id, s.update_count, p.publisher, p.billing_type," \
+	" c.verification_status, s.next_charge_date"
+#define CSP_SUBSCRIPTION_NCOLUMNS 26
+#define CSP_SUBSCRIPTION_FROM \
+	" FROM csp.subscription s" \
+	" JOIN csp.product p ON p.sku_id = s.sku_id" \
+	" JOIN csp.customer c ON c.customer_id = s.customer_id"
+extern void csp_subscription_from_tuple(HeapTuple t, TupleDesc d, SubscriptionRow *sub);
 extern void csp_run_on_subscription(CspPlan *plan, const SubscriptionRow *sub,
 									const Datum *args, const char *arg_nulls, int nargs);
 extern void csp_check_active_paid(const SubscriptionRow *sub, const char *action, const char *hint);
@@ -260,10 +282,14 @@ extern void csp_require_price(const char *sku_id, TermCode term, BillingFrequenc
 							  const char *currency, DateADT on_date,
 							  Numeric *unit_price, char **pricing_currency);
 extern Numeric csp_fx_rate(const char *from_currency, const char *to_currency, DateADT on_date);
+extern Numeric csp_find_fx_rate(const char *from_currency, const char *to_currency, DateADT on_date);
 extern bool csp_post_charge(const SubscriptionRow *sub, ChargeLine *line, bool skip_duplicate);
 extern void csp_charge_period(const SubscriptionRow *sub, const char *charge_type,
 							  DateADT from_day, int64 quantity, int64 lot_id,
 							  Datum reference_id);
+extern void csp_period_line(const SubscriptionRow *sub, const char *charge_type,
+							DateADT from_day, int64 quantity, ChargeLine *line);
+extern Numeric csp_line_amount(const SubscriptionRow *sub, const ChargeLine *line);
 extern int	csp_refund_charges(const SubscriptionRow *sub, const char *charge_type,
 							   int64 lot_id, TimestampTz lot_added_at, int32 seats,
 							   DateADT refund_from, Datum reference_id);

@@ -117,24 +117,30 @@ csp_charge_due_cycles(SubscriptionRow *sub, DateADT today)
  * The shape every subscription job shares: take the due subscriptions in
  * batches of JOB_BATCH_SIZE, locked FOR UPDATE SKIP LOCKED so a second
  * runner takes others, walking a keyset over (due date, id) so one that
- * fails is not retried in the same run; run the work for each in its own
- * subtransaction; report progress.  "due" takes $1 the job's date, $2 the
- * batch size, $3/$4 the keyset position, and returns (id, due date).
- * Returns how many succeeded.
+ * fails is not retried in the same run; hand the batch to "batch_work"
+ * (if any) in one subtransaction, then run "work" for each subscription
+ * it did not take, each in its own subtransaction; report progress.
+ * "due" takes $1 the job's date, $2 the batch size, $3/$4 the keyset
+ * position, and returns (id, due date).  Returns how many succeeded.
  */
 static int64
 RunJob(CspPlan *due, const char *job, TimestampTz as_of,
-	   CspIsolatedWork work, void *work_arg, const char *failure)
+	   CspBatchWork batch_work, CspIsolatedWork work, void *work_arg, const char *failure)
 {
 	DateADT		today = terms_utc_date(as_of);
 	int64		succeeded = 0;
 	int64		failed = 0;
+	int64		next_notice = JOB_PROGRESS_EVERY;
 	DateADT		last_date = DATEVAL_NOBEGIN;
 	Datum		last_id = DirectFunctionCall1(uuid_in, CStringGetDatum("00000000-0000-0000-0000-000000000000"));
+	Datum	   *ids = palloc(sizeof(Datum) * JOB_BATCH_SIZE);
+	bool	   *done = palloc(sizeof(bool) * JOB_BATCH_SIZE);
 	MemoryContext job_context;
+	MemoryContext batch_context;
 
 	SPI_connect();
 	job_context = CurrentMemoryContext;
+	batch_context = AllocSetContextCreate(job_context, "csp job batch", ALLOCSET_DEFAULT_SIZES);
 	csp_begin_action(job);
 	csp_set_job_instant(as_of);
 	PG_TRY();
@@ -155,21 +161,42 @@ RunJob(CspPlan *due, const char *job, TimestampTz as_of,
 			n = SPI_processed;
 			if (n == 0)
 				break;
+			MemoryContextReset(batch_context);
+			MemoryContextSwitchTo(batch_context);
 			for (i = 0; i < n; i++)
 			{
 				bool		isnull;
-				Datum		id = SPI_getbinval(batch->vals[i], batch->tupdesc, 1, &isnull);
+
+				ids[i] = datumCopy(SPI_getbinval(batch->vals[i], batch->tupdesc, 1, &isnull),
+								   false, UUID_LEN);
+				done[i] = false;
+			}
+			if (batch_work != NULL && csp_set_based_jobs)
+				succeeded += csp_run_isolated_batch(batch_work, ids, (int) n, done, work_arg,
+													batch_context);
+			for (i = 0; i < n; i++)
+			{
+				bool		isnull;
 
 				last_date = DatumGetDateADT(SPI_getbinval(batch->vals[i], batch->tupdesc, 2, &isnull));
-				last_id = datumCopy(id, false, UUID_LEN);
-				if (csp_run_isolated(work, id, work_arg, job_context, failure))
+				last_id = ids[i];
+				if (done[i])
+					continue;
+				if (csp_run_isolated(work, ids[i], work_arg, batch_context, failure))
 					succeeded++;
 				else
 					failed++;
-				if ((succeeded + failed) % JOB_PROGRESS_EVERY == 0)
-					ereport(NOTICE,
-							(errmsg("%s: " INT64_FORMAT " subscriptions done, " INT64_FORMAT " failed so far",
-									job, succeeded, failed)));
+			}
+			/* the keyset position outlives the batch's memory */
+			MemoryContextSwitchTo(job_context);
+			last_id = datumCopy(last_id, false, UUID_LEN);
+			SPI_freetuptable(batch);
+			if (succeeded + failed >= next_notice)
+			{
+				ereport(NOTICE,
+						(errmsg("%s: " INT64_FORMAT " subscriptions done, " INT64_FORMAT " failed so far",
+								job, succeeded, failed)));
+				next_notice = succeeded + failed + JOB_PROGRESS_EVERY;
 			}
 		}
 	}
@@ -206,7 +233,7 @@ csp_run_cycle_charges(PG_FUNCTION_ARGS)
 
 	work_arg[0] = &today;
 	work_arg[1] = &posted;
-	RunJob(&due, "run_cycle_charges", as_of, ChargeWork, work_arg,
+	RunJob(&due, "run_cycle_charges", as_of, NULL, ChargeWork, work_arg,
 		   "Its cycle was not charged; the next run retries it.");
 	PG_RETURN_INT32((int32) posted);
 }
@@ -401,6 +428,61 @@ RenewOne(SubscriptionRow *sub, DateADT today)
 }
 
 /*
+ * Runs body(arg) in a subtransaction and an SPI connection of its own: the
+ * result tables of its queries and what it pallocs go with them, so a
+ * job's memory does not grow with the number of subscriptions it handles.
+ * On error, everything the body did is rolled back and the error is
+ * returned in *error (allocated in job_context); returns whether it
+ * succeeded.
+ */
+static bool
+RunInSubtransaction(void (*body) (void *), void *arg, MemoryContext job_context,
+					ErrorData **error)
+{
+	ResourceOwner owner = CurrentResourceOwner;
+	volatile bool ok = true;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(job_context);
+	PG_TRY();
+	{
+		SPI_connect();
+		body(arg);
+		SPI_finish();
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(job_context);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(job_context);
+		*error = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(job_context);
+		CurrentResourceOwner = owner;
+		ok = false;
+	}
+	PG_END_TRY();
+	return ok;
+}
+
+typedef struct OneWork
+{
+	CspIsolatedWork work;
+	Datum		id;
+	void	   *arg;
+} OneWork;
+
+static void
+RunOneWork(void *arg)
+{
+	OneWork    *one = (OneWork *) arg;
+
+	one->work(one->id, one->arg);
+}
+
+/*
  * Runs work(id, arg) in a subtransaction of its own, so that one
  * subscription's failure (no price, no exchange rate) undoes only its own
  * changes: a WARNING names it and "failure" says what happens next, and
@@ -410,38 +492,68 @@ bool
 csp_run_isolated(CspIsolatedWork work, Datum id, void *arg,
 				 MemoryContext job_context, const char *failure)
 {
-	ResourceOwner owner = CurrentResourceOwner;
-	volatile bool ok = true;
+	OneWork		one;
+	ErrorData  *edata;
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(job_context);
-	PG_TRY();
-	{
-		work(id, arg);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(job_context);
-		CurrentResourceOwner = owner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
+	one.work = work;
+	one.id = id;
+	one.arg = arg;
+	if (RunInSubtransaction(RunOneWork, &one, job_context, &edata))
+		return true;
+	ereport(WARNING,
+			(errcode(edata->sqlerrcode),
+			 errmsg("subscription %s: %s", csp_uuid_to_cstring(id), edata->message),
+			 edata->hint ? errhint("%s", edata->hint) : 0,
+			 errdetail("%s", failure)));
+	FreeErrorData(edata);
+	return false;
+}
 
-		MemoryContextSwitchTo(job_context);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(job_context);
-		CurrentResourceOwner = owner;
-		ok = false;
-		ereport(WARNING,
-				(errcode(edata->sqlerrcode),
-				 errmsg("subscription %s: %s", csp_uuid_to_cstring(id), edata->message),
-				 edata->hint ? errhint("%s", edata->hint) : 0,
-				 errdetail("%s", failure)));
-		FreeErrorData(edata);
-	}
-	PG_END_TRY();
-	return ok;
+typedef struct BatchWork
+{
+	CspBatchWork work;
+	const Datum *ids;
+	int			n;
+	bool	   *done;
+	void	   *arg;
+	int			handled;
+} BatchWork;
+
+static void
+RunBatchWork(void *arg)
+{
+	BatchWork  *batch = (BatchWork *) arg;
+
+	batch->handled = batch->work(batch->ids, batch->n, batch->done, batch->arg);
+}
+
+/*
+ * Runs a set-based batch work in one subtransaction; returns how many
+ * subscriptions it handled (done[i] set).  If it fails, all of it is
+ * rolled back and nothing is marked done: the per-row path then takes
+ * every subscription and reports the error against the one it belongs to.
+ */
+int
+csp_run_isolated_batch(CspBatchWork work, const Datum *ids, int n, bool *done,
+					   void *arg, MemoryContext job_context)
+{
+	BatchWork	batch;
+	ErrorData  *edata;
+
+	batch.work = work;
+	batch.ids = ids;
+	batch.n = n;
+	batch.done = done;
+	batch.arg = arg;
+	batch.handled = 0;
+	if (RunInSubtransaction(RunBatchWork, &batch, job_context, &edata))
+		return batch.handled;
+	ereport(DEBUG1,
+			(errmsg("set-based batch of %d subscriptions rolled back, each is taken one at a time: %s",
+					n, edata->message)));
+	FreeErrorData(edata);
+	memset(done, 0, sizeof(bool) * n);
+	return 0;
 }
 
 static void
@@ -484,6 +596,6 @@ csp_run_renewals(PG_FUNCTION_ARGS)
 	TimestampTz as_of = csp_job_instant_arg(fcinfo);
 	DateADT		today = terms_utc_date(as_of);
 
-	PG_RETURN_INT32((int32) RunJob(&due, "run_renewals", as_of, RenewWork, &today,
+	PG_RETURN_INT32((int32) RunJob(&due, "run_renewals", as_of, csp_renew_batch, RenewWork, &today,
 								   "It was not renewed; it stays pending and the next run retries it."));
 }

@@ -18,16 +18,7 @@
 PG_FUNCTION_INFO_V1(csp_purchase);
 
 #define SUBSCRIPTION_SELECT \
-	"SELECT s.billing_account_id, s.subscription_id, s.billing_profile_id, s.invoice_section_id," \
-	"       s.customer_id, s.partner_id, s.sku_id, s.quantity, s.status, s.is_trial, s.auto_renew," \
-	"       s.term, s.billing_frequency, s.term_start, s.term_end, s.term_started_at," \
-	"       s.cancellation_allowed_until, s.unit_price, s.currency, s.pricing_currency," \
-	"       s.parent_subscription_id, s.update_count, p.publisher, p.billing_type," \
-	"       c.verification_status, s.next_charge_date" \
-	"  FROM csp.subscription s" \
-	"  JOIN csp.product p ON p.sku_id = s.sku_id" \
-	"  JOIN csp.customer c ON c.customer_id = s.customer_id" \
-	" WHERE s.subscription_id = $1"
+	"SELECT " CSP_SUBSCRIPTION_COLUMNS CSP_SUBSCRIPTION_FROM " WHERE s.subscription_id = $1"
 
 DateADT
 csp_today(void)
@@ -47,11 +38,10 @@ csp_new_uuid(void)
 	return DirectFunctionCall1(gen_random_uuid, (Datum) 0);
 }
 
-static void
-FillRow(SubscriptionRow *sub)
+/* A row of CSP_SUBSCRIPTION_COLUMNS (the first 26 columns of t). */
+void
+csp_subscription_from_tuple(HeapTuple t, TupleDesc d, SubscriptionRow *sub)
 {
-	HeapTuple	t = SPI_tuptable->vals[0];
-	TupleDesc	d = SPI_tuptable->tupdesc;
 	bool		isnull;
 
 	sub->billing_account_id = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
@@ -96,7 +86,7 @@ csp_load_subscription(Datum subscription_id, SubscriptionRow *sub, bool for_upda
 	csp_spi_run(for_update ? &locking : &plain, &subscription_id, NULL, !for_update, 1);
 	if (SPI_processed == 0)
 		return false;
-	FillRow(sub);
+	csp_subscription_from_tuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, sub);
 	return true;
 }
 

@@ -1,0 +1,400 @@
+/*-------------------------------------------------------------------------
+ *
+ * renewal_batch.c
+ *	  The set-based path of csp.run_renewals: a batch of plain renewals in
+ *	  three statements.
+ *
+ * Most subscriptions due on a renewal day are plain: active, auto-renewing,
+ * not a trial, not an add-on, nothing scheduled for the renewal, licence
+ * based, their last cycle already charged, and one term behind at most.
+ * Their renewal is the same for each (R6.6): the next natural term at the
+ * price valid on its first day, a "renewal" seat lot with a new 168-hour
+ * window, and the "renew" charge of the new term's first cycle.  The
+ * arithmetic is the per-row path's own (terms.c, csp_period_line,
+ * csp_line_amount); what is batched is the writing: one UPDATE of the
+ * subscriptions and one statement that inserts the seat lots and their
+ * charges, over arrays, instead of ~8 statements per subscription.
+ *
+ * Everything else (trials, scheduled changes, add-ons, expiries, missing
+ * prices or rates, several missed terms) is left to the per-row path,
+ * which runs each of them in a subtransaction of its own.  If the batch
+ * fails as a whole, the caller rolls it back and renews each of its
+ * subscriptions by the per-row path, so an error is still reported against
+ * the one subscription it belongs to.
+ *
+ * src/renewal_batch.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "csp_billing.h"
+
+#include "catalog/pg_type.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/uuid.h"
+
+/* Column arrays for the batch statements, one element per renewal. */
+typedef struct RenewalArrays
+{
+	int			n;
+	Datum	   *account;		/* int8 */
+	Datum	   *subscription;	/* uuid */
+	Datum	   *old_end;		/* date */
+	Datum	   *start;			/* date: term start, and the charge's start */
+	Datum	   *end;			/* date */
+	Datum	   *deadline;		/* timestamptz: cancellation_allowed_until */
+	Datum	   *unit_price;		/* numeric */
+	Datum	   *pricing_currency;	/* text */
+	Datum	   *next_charge;	/* date, or NULL */
+	bool	   *next_charge_null;
+	Datum	   *quantity;		/* int4 */
+	Datum	   *charge_end;		/* date */
+	Datum	   *cycle_start;	/* date */
+	Datum	   *days_in_cycle;	/* int4 */
+	Datum	   *amount;			/* numeric */
+	Datum	   *fx_rate;		/* numeric */
+	Datum	   *reference;		/* uuid */
+} RenewalArrays;
+
+/* Prices and rates looked up once per batch: a renewal day has few keys. */
+typedef struct PriceKey
+{
+	const char *sku_id;
+	TermCode	term;
+	BillingFrequency frequency;
+	const char *currency;
+	DateADT		on_date;
+	bool		found;
+	Numeric		unit_price;
+	char	   *pricing_currency;
+} PriceKey;
+
+typedef struct RateKey
+{
+	const char *from;
+	const char *to;
+	Numeric		rate;			/* NULL: not recorded */
+} RateKey;
+
+#define LOOKUP_CACHE 32
+
+typedef struct Lookups
+{
+	int			nprices;
+	PriceKey	prices[LOOKUP_CACHE];
+	int			nrates;
+	RateKey		rates[LOOKUP_CACHE];
+} Lookups;
+
+static bool
+FindPrice(Lookups *cache, const SubscriptionRow *sub, DateADT start,
+		  Numeric *unit_price, char **pricing_currency)
+{
+	PriceKey   *key = NULL;
+	int			i;
+
+	for (i = 0; i < cache->nprices; i++)
+	{
+		key = &cache->prices[i];
+		if (key->term == sub->term && key->frequency == sub->frequency &&
+			key->on_date == start && strcmp(key->sku_id, sub->sku_id) == 0 &&
+			strcmp(key->currency, sub->currency) == 0)
+			break;
+	}
+	if (i == cache->nprices)
+	{
+		if (cache->nprices == LOOKUP_CACHE)
+			return false;		/* an unusual batch: the per-row path copes */
+		key = &cache->prices[cache->nprices++];
+		key->sku_id = sub->sku_id;
+		key->term = sub->term;
+		key->frequency = sub->frequency;
+		key->currency = sub->currency;
+		key->on_date = start;
+		key->found = csp_find_price(sub->sku_id, sub->term, sub->frequency, sub->currency,
+									start, &key->unit_price, &key->pricing_currency);
+	}
+	*unit_price = key->unit_price;
+	*pricing_currency = key->pricing_currency;
+	return key->found;
+}
+
+static Numeric
+FindRate(Lookups *cache, const char *from, const char *to, DateADT today)
+{
+	int			i;
+
+	for (i = 0; i < cache->nrates; i++)
+		if (strcmp(cache->rates[i].from, from) == 0 && strcmp(cache->rates[i].to, to) == 0)
+			return cache->rates[i].rate;
+	if (cache->nrates == LOOKUP_CACHE)
+		return NULL;
+	cache->rates[i].from = from;
+	cache->rates[i].to = to;
+	cache->rates[i].rate = csp_find_fx_rate(from, to, today);
+	cache->nrates++;
+	return cache->rates[i].rate;
+}
+
+/*
+ * Whether the per-row path would do nothing but the plain renewal for this
+ * subscription (see the file header).
+ */
+static bool
+IsPlain(const SubscriptionRow *sub, bool nothing_scheduled, DateADT today)
+{
+	return strcmp(sub->status, "active") == 0 && sub->auto_renew && !sub->is_trial &&
+		!sub->has_parent && nothing_scheduled && sub->quantity > 0 &&
+		strcmp(sub->billing_type, "usage") != 0 &&
+		(!sub->has_next_charge || sub->next_charge_date > sub->term_end) &&
+		sub->term_end < today &&
+		terms_natural_end(sub->term_end + 1, sub->term) >= today;
+}
+
+static void
+AllocateArrays(RenewalArrays *a, int capacity)
+{
+	a->n = 0;
+	a->account = palloc(sizeof(Datum) * capacity);
+	a->subscription = palloc(sizeof(Datum) * capacity);
+	a->old_end = palloc(sizeof(Datum) * capacity);
+	a->start = palloc(sizeof(Datum) * capacity);
+	a->end = palloc(sizeof(Datum) * capacity);
+	a->deadline = palloc(sizeof(Datum) * capacity);
+	a->unit_price = palloc(sizeof(Datum) * capacity);
+	a->pricing_currency = palloc(sizeof(Datum) * capacity);
+	a->next_charge = palloc(sizeof(Datum) * capacity);
+	a->next_charge_null = palloc(sizeof(bool) * capacity);
+	a->quantity = palloc(sizeof(Datum) * capacity);
+	a->charge_end = palloc(sizeof(Datum) * capacity);
+	a->cycle_start = palloc(sizeof(Datum) * capacity);
+	a->days_in_cycle = palloc(sizeof(Datum) * capacity);
+	a->amount = palloc(sizeof(Datum) * capacity);
+	a->fx_rate = palloc(sizeof(Datum) * capacity);
+	a->reference = palloc(sizeof(Datum) * capacity);
+}
+
+/*
+ * Computes one plain renewal exactly as RenewOne would, and appends it to
+ * the arrays; false (nothing appended) when it needs the per-row path.
+ */
+static bool
+AddRenewal(RenewalArrays *a, Lookups *cache, const SubscriptionRow *sub,
+		   DateADT today, TimestampTz now)
+{
+	SubscriptionRow renewed = *sub;
+	ChargeLine	line;
+	Numeric		fx_rate;
+	DateADT		next_charge = 0;
+	int			k = a->n;
+
+	renewed.term_start = sub->term_end + 1;
+	renewed.term_end = terms_natural_end(renewed.term_start, sub->term);
+	if (!FindPrice(cache, sub, renewed.term_start, &renewed.unit_price, &renewed.pricing_currency))
+		return false;
+	fx_rate = FindRate(cache, renewed.pricing_currency, sub->currency, today);
+	if (fx_rate == NULL)
+		return false;
+
+	csp_period_line(&renewed, "renew", renewed.term_start, sub->quantity, &line);
+	line.fx_rate = fx_rate;
+
+	a->account[k] = Int64GetDatum(sub->billing_account_id);
+	a->subscription[k] = sub->subscription_id;
+	a->old_end[k] = DateADTGetDatum(sub->term_end);
+	a->start[k] = DateADTGetDatum(renewed.term_start);
+	a->end[k] = DateADTGetDatum(renewed.term_end);
+	/* R6.6: the new term's windows start when the renewal completes */
+	a->deadline[k] = TimestampTzGetDatum(csp_cancellation_deadline(sub->publisher, sub->frequency, now));
+	a->unit_price[k] = NumericGetDatum(renewed.unit_price);
+	a->pricing_currency[k] = CStringGetTextDatum(renewed.pricing_currency);
+	a->next_charge_null[k] = !csp_next_cycle_start(renewed.term_start, renewed.term_end,
+												   sub->term, sub->frequency,
+												   renewed.term_start, &next_charge);
+	a->next_charge[k] = DateADTGetDatum(next_charge);
+	a->quantity[k] = Int32GetDatum(sub->quantity);
+	a->charge_end[k] = DateADTGetDatum(line.charge_end);
+	a->cycle_start[k] = DateADTGetDatum(line.cycle_start);
+	a->days_in_cycle[k] = Int32GetDatum(line.days_in_cycle);
+	a->amount[k] = NumericGetDatum(csp_line_amount(&renewed, &line));
+	a->fx_rate[k] = NumericGetDatum(fx_rate);
+	a->reference[k] = csp_new_uuid();
+	a->n++;
+	return true;
+}
+
+static Datum
+ArrayOf(Datum *elems, bool *nulls, int n, Oid type)
+{
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	int			dims[1];
+	int			lbs[1];
+
+	get_typlenbyvalalign(type, &typlen, &typbyval, &typalign);
+	dims[0] = n;
+	lbs[0] = 1;
+	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs,
+											  type, typlen, typbyval, typalign));
+}
+
+/* The subscriptions take their new terms; every one must be updated. */
+static void
+UpdateTerms(const RenewalArrays *a, TimestampTz now)
+{
+	static CspPlan plan = {
+		"UPDATE csp.subscription s"
+		"   SET is_trial = false, term_start = u.term_start, term_end = u.term_end,"
+		"       term_started_at = $1, cancellation_allowed_until = u.deadline,"
+		"       unit_price = u.unit_price, pricing_currency = u.pricing_currency,"
+		"       scheduled_change = NULL, next_charge_date = u.next_charge_date, promotion_id = NULL"
+		"  FROM ROWS FROM (pg_catalog.unnest($2::bigint[]), pg_catalog.unnest($3::uuid[]),"
+		"                  pg_catalog.unnest($4::date[]), pg_catalog.unnest($5::date[]),"
+		"                  pg_catalog.unnest($6::date[]), pg_catalog.unnest($7::timestamptz[]),"
+		"                  pg_catalog.unnest($8::numeric[]), pg_catalog.unnest($9::text[]),"
+		"                  pg_catalog.unnest($10::date[]))"
+		"       AS u (billing_account_id, subscription_id, old_end, term_start, term_end,"
+		"             deadline, unit_price, pricing_currency, next_charge_date)"
+		" WHERE s.billing_account_id = u.billing_account_id"
+		"   AND s.subscription_id = u.subscription_id AND s.term_end = u.old_end",
+		10, {TIMESTAMPTZOID, INT8ARRAYOID, UUIDARRAYOID, DATEARRAYOID, DATEARRAYOID,
+		DATEARRAYOID, TIMESTAMPTZARRAYOID, NUMERICARRAYOID, TEXTARRAYOID, DATEARRAYOID}, NULL
+	};
+	Datum		values[10];
+
+	values[0] = TimestampTzGetDatum(now);
+	values[1] = ArrayOf(a->account, NULL, a->n, INT8OID);
+	values[2] = ArrayOf(a->subscription, NULL, a->n, UUIDOID);
+	values[3] = ArrayOf(a->old_end, NULL, a->n, DATEOID);
+	values[4] = ArrayOf(a->start, NULL, a->n, DATEOID);
+	values[5] = ArrayOf(a->end, NULL, a->n, DATEOID);
+	values[6] = ArrayOf(a->deadline, NULL, a->n, TIMESTAMPTZOID);
+	values[7] = ArrayOf(a->unit_price, NULL, a->n, NUMERICOID);
+	values[8] = ArrayOf(a->pricing_currency, NULL, a->n, TEXTOID);
+	values[9] = ArrayOf(a->next_charge, a->next_charge_null, a->n, DATEOID);
+	csp_spi_run(&plan, values, NULL, false, 0);
+	if (SPI_processed != (uint64) a->n)
+		elog(ERROR, "set-based renewal updated " UINT64_FORMAT " of %d subscriptions",
+			 SPI_processed, a->n);
+}
+
+/*
+ * R5.2, R6.6: all seats are a new lot, reducible for 168 hours from now;
+ * R11.1: the new term's first cycle is charged in advance.  One statement:
+ * the charge carries its lot's id.  A renew line that already exists for
+ * the cycle is skipped, as in the per-row path.
+ */
+static void
+InsertLotsAndCharges(const RenewalArrays *a, TimestampTz now)
+{
+	static CspPlan plan = {
+		"WITH u AS ("
+		"  SELECT * FROM ROWS FROM (pg_catalog.unnest($3::bigint[]), pg_catalog.unnest($4::uuid[]),"
+		"         pg_catalog.unnest($5::date[]), pg_catalog.unnest($6::int4[]),"
+		"         pg_catalog.unnest($7::date[]), pg_catalog.unnest($8::date[]),"
+		"         pg_catalog.unnest($9::int4[]), pg_catalog.unnest($10::numeric[]),"
+		"         pg_catalog.unnest($11::numeric[]), pg_catalog.unnest($12::uuid[]))"
+		"       AS u (billing_account_id, subscription_id, term_start, quantity, charge_end,"
+		"             cycle_start, days_in_cycle, amount, fx_rate, reference_id)"
+		"), lots AS ("
+		"  INSERT INTO csp.seat_lot (billing_account_id, subscription_id, term_start, source,"
+		"         added_at, reducible_until, quantity_added, quantity)"
+		"  SELECT billing_account_id, subscription_id, term_start, 'renewal', $1, $2, quantity, quantity"
+		"    FROM u"
+		"  RETURNING billing_account_id, subscription_id, lot_id"
+		")"
+		" INSERT INTO csp.charge (billing_account_id, billing_profile_id, invoice_section_id,"
+		"        partner_id, customer_id, subscription_id, sku_id, charge_type, charge_start,"
+		"        charge_end, cycle_start, posted_at, quantity, unit_price, days_charged,"
+		"        days_in_cycle, amount, currency, pricing_currency, fx_rate, reference_id, lot_id)"
+		" SELECT s.billing_account_id, s.billing_profile_id, s.invoice_section_id, s.partner_id,"
+		"        s.customer_id, s.subscription_id, s.sku_id, 'renew', u.term_start, u.charge_end,"
+		"        u.cycle_start, $1, u.quantity, s.unit_price, u.charge_end - u.term_start + 1,"
+		"        u.days_in_cycle, u.amount, s.currency, s.pricing_currency, u.fx_rate,"
+		"        u.reference_id, l.lot_id"
+		"   FROM u"
+		"   JOIN lots l ON l.billing_account_id = u.billing_account_id"
+		"              AND l.subscription_id = u.subscription_id"
+		"   JOIN csp.subscription s ON s.billing_account_id = u.billing_account_id"
+		"                          AND s.subscription_id = u.subscription_id"
+		"     ON CONFLICT (billing_account_id, subscription_id, cycle_start)"
+		"        WHERE charge_type IN ('new', 'renew', 'cycleCharge') DO NOTHING",
+		12, {TIMESTAMPTZOID, TIMESTAMPTZOID, INT8ARRAYOID, UUIDARRAYOID, DATEARRAYOID,
+		INT4ARRAYOID, DATEARRAYOID, DATEARRAYOID, INT4ARRAYOID, NUMERICARRAYOID,
+		NUMERICARRAYOID, UUIDARRAYOID}, NULL
+	};
+	Datum		values[12];
+
+	values[0] = TimestampTzGetDatum(now);
+	values[1] = TimestampTzGetDatum(now + CSP_WINDOW_USECS);
+	values[2] = ArrayOf(a->account, NULL, a->n, INT8OID);
+	values[3] = ArrayOf(a->subscription, NULL, a->n, UUIDOID);
+	values[4] = ArrayOf(a->start, NULL, a->n, DATEOID);
+	values[5] = ArrayOf(a->quantity, NULL, a->n, INT4OID);
+	values[6] = ArrayOf(a->charge_end, NULL, a->n, DATEOID);
+	values[7] = ArrayOf(a->cycle_start, NULL, a->n, DATEOID);
+	values[8] = ArrayOf(a->days_in_cycle, NULL, a->n, INT4OID);
+	values[9] = ArrayOf(a->amount, NULL, a->n, NUMERICOID);
+	values[10] = ArrayOf(a->fx_rate, NULL, a->n, NUMERICOID);
+	values[11] = ArrayOf(a->reference, NULL, a->n, UUIDOID);
+	csp_spi_run(&plan, values, NULL, false, 0);
+}
+
+/*
+ * Renews the plain subscriptions among ids[0..n-1] (locked by the caller)
+ * and sets done[i] for each one renewed; returns how many.  Runs inside a
+ * subtransaction and an SPI connection of the caller's.
+ */
+int
+csp_renew_batch(const Datum *ids, int n, bool *done, void *arg)
+{
+	static CspPlan load = {
+		"SELECT " CSP_SUBSCRIPTION_COLUMNS ", s.scheduled_change IS NULL, k.position"
+		" FROM pg_catalog.unnest($1::uuid[]) WITH ORDINALITY AS k (id, position)"
+		" JOIN csp.subscription s ON s.subscription_id = k.id"
+		" JOIN csp.product p ON p.sku_id = s.sku_id"
+		" JOIN csp.customer c ON c.customer_id = s.customer_id",
+		1, {UUIDARRAYOID}, NULL
+	};
+	DateADT		today = *(DateADT *) arg;
+	TimestampTz now = csp_now();
+	Datum		id_array;
+	SPITupleTable *rows;
+	uint64		nrows,
+				i;
+	RenewalArrays a;
+	Lookups    *cache = palloc0(sizeof(Lookups));
+	int64	   *positions = palloc(sizeof(int64) * n);
+
+	id_array = ArrayOf((Datum *) ids, NULL, n, UUIDOID);
+	csp_spi_run(&load, &id_array, NULL, false, 0);
+	rows = SPI_tuptable;
+	nrows = SPI_processed;
+
+	AllocateArrays(&a, n);
+	for (i = 0; i < nrows; i++)
+	{
+		SubscriptionRow sub;
+		bool		isnull;
+		bool		nothing_scheduled;
+
+		csp_subscription_from_tuple(rows->vals[i], rows->tupdesc, &sub);
+		nothing_scheduled = DatumGetBool(SPI_getbinval(rows->vals[i], rows->tupdesc,
+													   CSP_SUBSCRIPTION_NCOLUMNS + 1, &isnull));
+		if (!IsPlain(&sub, nothing_scheduled, today))
+			continue;
+		if (AddRenewal(&a, cache, &sub, today, now))
+			positions[a.n - 1] = DatumGetInt64(SPI_getbinval(rows->vals[i], rows->tupdesc,
+															 CSP_SUBSCRIPTION_NCOLUMNS + 2, &isnull));
+	}
+	if (a.n == 0)
+		return 0;
+
+	UpdateTerms(&a, now);
+	InsertLotsAndCharges(&a, now);
+	for (i = 0; i < (uint64) a.n; i++)
+		done[positions[i] - 1] = true;
+	return a.n;
+}
