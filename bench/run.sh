@@ -7,7 +7,7 @@
 #   make bench SCALE=large     1M subscriptions, 200k customers, 20k profiles
 #
 # Each measurement times the extension and the "floor" (the simplest plain-SQL
-# statement doing the same minimal work, on a copy of the same rows) in one run
+# statement doing the same minimal work, on full copies of the same tables) in one run
 # on one server, and prints ratio = extension / floor (B3: TPS ratio).
 # The table is written to bench/results-$SCALE.md (copy it into results.md).
 set -euo pipefail
@@ -51,45 +51,111 @@ GEN_S=$(echo "$(date +%s.%N) - $t0" | bc)
     || (SELECT count(*) FROM csp.invoice) || ' invoices'" | sed 's/^/bench: /'
 log "generated in ${GEN_S}s"
 
+# ---------------------------------------------------------------- floors' tables
+# The floors work on full copies of the real tables (same rows, columns, CHECK
+# constraints and indexes: LIKE ... INCLUDING ALL), without the extension's
+# foreign keys, triggers and audit.
+log "copies of csp.subscription, csp.charge, csp.seat_lot, csp.audit_log for the floors"
+"${PSQL[@]}" <<'SQL'
+CREATE TABLE bench.sub_copy (LIKE csp.subscription INCLUDING ALL);
+INSERT INTO bench.sub_copy SELECT * FROM csp.subscription;
+CREATE TABLE bench.charge_copy (LIKE csp.charge INCLUDING ALL);
+INSERT INTO bench.charge_copy SELECT * FROM csp.charge;
+CREATE TABLE bench.lot_copy (LIKE csp.seat_lot INCLUDING ALL);
+INSERT INTO bench.lot_copy SELECT * FROM csp.seat_lot;
+CREATE TABLE bench.audit_copy (LIKE csp.audit_log INCLUDING ALL);
+VACUUM ANALYZE bench.sub_copy, bench.charge_copy, bench.lot_copy, bench.audit_copy;
+SQL
+
 # ---------------------------------------------------------------- B2 renewal day
-log "B2 renewal day: csp.run_renewals('2026-01-01') vs UPDATE + INSERT on a copy"
+log "B2 renewal day: csp.run_renewals('2026-01-01') vs UPDATE + INSERT on the copies"
 "${PSQL[@]}" <<'SQL'
 SET csp.clock = '2026-01-01 00:05+00';
--- the floor's copy of the due subscriptions and an empty ledger like csp.charge
--- (same columns and indexes as csp.subscription; no foreign keys, no triggers)
-CREATE TABLE bench.due_sub (LIKE csp.subscription INCLUDING DEFAULTS INCLUDING INDEXES);
-INSERT INTO bench.due_sub SELECT * FROM csp.subscription
- WHERE term_end < '2026-01-01' AND status IN ('active', 'suspended');
-CREATE TABLE bench.renew_line (LIKE csp.charge INCLUDING DEFAULTS INCLUDING INDEXES);
-VACUUM ANALYZE bench.due_sub;
 CHECKPOINT;
-INSERT INTO bench.result (op, n, floor_s, goal)
-SELECT 'B2 renewal day', (SELECT count(*) FROM bench.due_sub), bench.time($f$
+-- the floor runs in a transaction that is rolled back: B1's floor needs the copies as they were
+BEGIN;
+SELECT bench.time($f$
   WITH renewed AS (
-    UPDATE bench.due_sub SET term_start = term_end + 1,
+    UPDATE bench.sub_copy SET term_start = term_end + 1,
            term_end = (term_end + interval '1 year')::date, term_started_at = csp.now(),
            cancellation_allowed_until = csp.now() + interval '7 days', next_charge_date = term_end + 32
+     WHERE term_end < '2026-01-01' AND status IN ('active', 'suspended')
      RETURNING *)
-  INSERT INTO bench.renew_line (billing_account_id, billing_profile_id, invoice_section_id, partner_id,
+  INSERT INTO bench.charge_copy (billing_account_id, billing_profile_id, invoice_section_id, partner_id,
          customer_id, subscription_id, sku_id, charge_type, charge_start, charge_end, cycle_start, posted_at,
          quantity, unit_price, days_charged, days_in_cycle, amount, currency, pricing_currency, fx_rate,
          reference_id)
   SELECT billing_account_id, billing_profile_id, invoice_section_id, partner_id, customer_id,
          subscription_id, sku_id, 'renew', term_start, term_start + 30, term_start, csp.now(), quantity,
          unit_price, 31, 31, quantity * unit_price, currency, pricing_currency, 1, gen_random_uuid()
-    FROM renewed$f$), '<= 1.5';
+    FROM renewed$f$) AS floor_s \gset
+ROLLBACK;
+INSERT INTO bench.result (op, n, floor_s, goal)
+SELECT 'B2 renewal day',
+       (SELECT count(*) FROM csp.subscription WHERE term_end < '2026-01-01' AND status IN ('active', 'suspended')),
+       :floor_s, '<= 1.5';
 CHECKPOINT;
-UPDATE bench.result SET ext_s = bench.time('SELECT csp.run_renewals()') WHERE op = 'B2 renewal day';
+-- attribution: the floor plus the rows the extension must also write per renewal:
+-- the seat lot (R5.2) and the two audit rows with the whole row before/after as jsonb
+BEGIN;
+SELECT bench.time($f$
+  WITH renewed AS (
+    UPDATE bench.sub_copy s SET term_start = s.term_end + 1,
+           term_end = (s.term_end + interval '1 year')::date, term_started_at = csp.now(),
+           cancellation_allowed_until = csp.now() + interval '7 days', next_charge_date = s.term_end + 32
+      FROM bench.sub_copy o
+     WHERE o.billing_account_id = s.billing_account_id AND o.subscription_id = s.subscription_id
+       AND s.term_end < '2026-01-01' AND s.status IN ('active', 'suspended')
+     RETURNING s.*, pg_catalog.to_jsonb(o) AS before_row, pg_catalog.to_jsonb(s) AS after_row),
+  lots AS (
+    INSERT INTO bench.lot_copy (billing_account_id, subscription_id, term_start, source, added_at,
+           reducible_until, quantity_added, quantity)
+    SELECT billing_account_id, subscription_id, term_start, 'renewal', csp.now(), csp.now() + interval '7 days',
+           quantity, quantity FROM renewed
+    RETURNING *),
+  audit AS (
+    INSERT INTO bench.audit_copy (billing_account_id, at, actor, action, operation, object_type, object_id, before, after)
+    SELECT billing_account_id, csp.now(), current_user, 'run_renewals', 'update', 'subscription',
+           subscription_id::text, before_row, after_row FROM renewed
+    UNION ALL
+    SELECT billing_account_id, csp.now(), current_user, 'run_renewals', 'insert', 'seat_lot',
+           lot_id::text, NULL, pg_catalog.to_jsonb(lots) FROM lots)
+  INSERT INTO bench.charge_copy (billing_account_id, billing_profile_id, invoice_section_id, partner_id,
+         customer_id, subscription_id, sku_id, charge_type, charge_start, charge_end, cycle_start, posted_at,
+         quantity, unit_price, days_charged, days_in_cycle, amount, currency, pricing_currency, fx_rate,
+         reference_id, lot_id)
+  SELECT r.billing_account_id, r.billing_profile_id, r.invoice_section_id, r.partner_id, r.customer_id,
+         r.subscription_id, r.sku_id, 'renew', r.term_start, r.term_start + 30, r.term_start, csp.now(), r.quantity,
+         r.unit_price, 31, 31, r.quantity * r.unit_price, r.currency, r.pricing_currency, 1, gen_random_uuid(), l.lot_id
+    FROM renewed r JOIN lots l USING (billing_account_id, subscription_id)$f$) AS cause_s \gset
+ROLLBACK;
+INSERT INTO bench.result (op, n, ext_s, goal, note)
+SELECT 'B2 renewal day (cause)', (SELECT n FROM bench.result WHERE op = 'B2 renewal day'), :cause_s,
+       '-', 'the floor plus what R5.2 and the audit log add per renewal: a seat lot and two audit rows (whole row as jsonb); the ratio is run_renewals against it';
+CHECKPOINT;
 SQL
+# a fresh backend, so that its peak RSS is B2's
+"${PSQL[@]}" <<'SQL'
+SET csp.clock = '2026-01-01 00:05+00';
+SELECT pg_backend_pid() AS pid \gset
+UPDATE bench.result SET ext_s = bench.time('SELECT csp.run_renewals()') WHERE op = 'B2 renewal day';
+UPDATE bench.result SET floor_s = ext_s, ext_s = (SELECT ext_s FROM bench.result WHERE op = 'B2 renewal day')
+ WHERE op = 'B2 renewal day (cause)';
+\setenv B2PID :pid
+\! grep -E '^(VmHWM|RssShmem)' /proc/$B2PID/status > $CSP_TMPDIR/b2_rss
+SQL
+RSS_KB=$(awk '/VmHWM/ {print $2}' "$CSP_TMPDIR/b2_rss" 2>/dev/null || true)
+SHM_KB=$(awk '/RssShmem/ {print $2}' "$CSP_TMPDIR/b2_rss" 2>/dev/null || true)
+"${PSQL[@]}" -c "INSERT INTO bench.result (op, n, ext_s, goal, note) VALUES ('Memory: peak RSS of B2 backend (MB)',
+    (SELECT n FROM bench.result WHERE op = 'B2 renewal day'), round(${RSS_KB:-0} / 1024.0, 1), '<= 256 MB',
+    'VmHWM; of which shared buffers touched (RssShmem): ' || round(${SHM_KB:-0} / 1024.0, 1) || ' MB')"
 "${PSQL[@]}" -c "SELECT 'renewed: ' || count(*) FROM csp.charge WHERE charge_type = 'renew'" | sed 's/^/bench: /'
 
 # ---------------------------------------------------------------- B1 month close (+ peak RSS)
 log "B1 month close: csp.run_invoicing('2026-01-01') vs INSERT ... GROUP BY + marking on a copy"
 "${PSQL[@]}" <<'SQL'
 SET csp.clock = '2026-01-01 00:10+00';
--- (same columns and indexes as csp.charge; no foreign keys, no triggers)
-CREATE TABLE bench.charge_copy (LIKE csp.charge INCLUDING DEFAULTS INCLUDING INDEXES);
-INSERT INTO bench.charge_copy SELECT * FROM csp.charge;
+-- bench.charge_copy: the ledger as it was before B2 (B2's floor was rolled back)
 CREATE TABLE bench.invoice_copy (invoice_number text PRIMARY KEY, billing_account_id bigint,
                                  billing_profile_id bigint, currency text, total numeric);
 VACUUM ANALYZE bench.charge_copy;

@@ -117,3 +117,25 @@ GRANT EXECUTE ON FUNCTION csp.now(), csp.round_money(numeric, text), csp.utc_dat
     csp.apply_credit_note(bigint, numeric, text, jsonb, text),
     csp.void_and_rebill(text, text, jsonb)
     TO csp_profile_member;
+
+------------------------------------------------------------------------------
+-- Statement-level audit for the tables the jobs write in bulk (issue 7)
+------------------------------------------------------------------------------
+CREATE FUNCTION csp.audit_statement_trigger() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'csp_audit_statement_trigger' LANGUAGE C;
+REVOKE ALL ON FUNCTION csp.audit_statement_trigger() FROM PUBLIC;
+DROP TRIGGER audit ON csp.subscription;
+DROP TRIGGER audit ON csp.seat_lot;
+-- the tables the jobs write in bulk: the same audit rows, one INSERT per statement
+CREATE TRIGGER audit_insert AFTER INSERT ON csp.subscription REFERENCING NEW TABLE AS csp_new
+    FOR EACH STATEMENT EXECUTE FUNCTION csp.audit_statement_trigger('subscription_id');
+CREATE TRIGGER audit_update AFTER UPDATE ON csp.subscription REFERENCING OLD TABLE AS csp_old NEW TABLE AS csp_new
+    FOR EACH STATEMENT EXECUTE FUNCTION csp.audit_statement_trigger('subscription_id');
+CREATE TRIGGER audit_delete AFTER DELETE ON csp.subscription REFERENCING OLD TABLE AS csp_old
+    FOR EACH STATEMENT EXECUTE FUNCTION csp.audit_statement_trigger('subscription_id');
+CREATE TRIGGER audit_insert AFTER INSERT ON csp.seat_lot REFERENCING NEW TABLE AS csp_new
+    FOR EACH STATEMENT EXECUTE FUNCTION csp.audit_statement_trigger('lot_id');
+CREATE TRIGGER audit_update AFTER UPDATE ON csp.seat_lot REFERENCING OLD TABLE AS csp_old NEW TABLE AS csp_new
+    FOR EACH STATEMENT EXECUTE FUNCTION csp.audit_statement_trigger('lot_id');
+CREATE TRIGGER audit_delete AFTER DELETE ON csp.seat_lot REFERENCING OLD TABLE AS csp_old
+    FOR EACH STATEMENT EXECUTE FUNCTION csp.audit_statement_trigger('lot_id');

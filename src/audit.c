@@ -22,12 +22,14 @@
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "miscadmin.h"
+#include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/guc.h"
 #include "utils/rls.h"
+#include "utils/tuplestore.h"
 
 PG_FUNCTION_INFO_V1(csp_audit_trigger);
 
@@ -231,6 +233,155 @@ csp_audit_trigger(PG_FUNCTION_ARGS)
 		elog(ERROR, "csp.audit_trigger: SPI_connect failed");
 	if (SPI_execute_plan(AuditPlanFor(rel), values, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "csp.audit_trigger: audit insert failed");
+	SPI_finish();
+
+	return PointerGetDatum(NULL);
+}
+
+/*
+ * The statement-level form, for the tables the jobs write in bulk
+ * (subscriptions and seat lots): one INSERT ... SELECT per statement
+ * writes the same rows the row-level trigger would, one per changed row,
+ * reading the statement's transition tables (csp_old, csp_new).  Old and
+ * new versions of an updated row are paired by the id column, which must
+ * be a key of the table that updates never change; each statement's
+ * audit rows are checked against the number of changed rows.
+ *
+ * One kept plan per table and operation; the transition tables are
+ * registered afresh for every statement (SPI_register_trigger_data).
+ */
+typedef struct AuditStatementKey
+{
+	Oid			relid;
+	int			operation;		/* TRIGGER_EVENT_INSERT / _UPDATE / _DELETE */
+} AuditStatementKey;
+
+typedef struct AuditStatementEntry
+{
+	AuditStatementKey key;		/* hash key */
+	Oid			rowtype;
+	SPIPlanPtr	plan;
+} AuditStatementEntry;
+
+static HTAB *audit_statement_plans = NULL;
+
+static SPIPlanPtr
+AuditStatementPlanFor(Relation rel, int operation, const char *id_column)
+{
+	AuditStatementKey key;
+	AuditStatementEntry *entry;
+	bool		found;
+
+	if (audit_statement_plans == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(AuditStatementKey);
+		ctl.entrysize = sizeof(AuditStatementEntry);
+		audit_statement_plans = hash_create("csp_billing audit statement plans", 16, &ctl,
+											HASH_ELEM | HASH_BLOBS);
+	}
+	memset(&key, 0, sizeof(key));
+	key.relid = RelationGetRelid(rel);
+	key.operation = operation;
+	entry = hash_search(audit_statement_plans, &key, HASH_ENTER, &found);
+	if (!found || entry->rowtype != rel->rd_rel->reltype || entry->plan == NULL)
+	{
+		const char *id = quote_identifier(id_column);
+		const char *account = SPI_fnumber(RelationGetDescr(rel), "billing_account_id") > 0 ?
+			"r.billing_account_id" : "NULL::bigint";
+		Oid			argtypes[4] = {TIMESTAMPTZOID, NAMEOID, TEXTOID, TEXTOID};
+		StringInfoData sql;
+		SPIPlanPtr	plan;
+
+		entry->plan = NULL;
+		entry->rowtype = rel->rd_rel->reltype;
+		initStringInfo(&sql);
+		appendStringInfoString(&sql,
+							   "INSERT INTO csp.audit_log (billing_account_id, at, actor, action,"
+							   " operation, object_type, object_id, before, after) ");
+		if (operation == TRIGGER_EVENT_UPDATE)
+			appendStringInfo(&sql,
+							 "SELECT %s, $1, $2, $3, 'update', $4, r.%s::text,"
+							 " pg_catalog.to_jsonb(o), pg_catalog.to_jsonb(r)"
+							 " FROM csp_new r JOIN csp_old o ON o.%s = r.%s",
+							 account, id, id, id);
+		else
+			appendStringInfo(&sql,
+							 "SELECT %s, $1, $2, $3, '%s', $4, r.%s::text, %s FROM %s r",
+							 account, operation == TRIGGER_EVENT_INSERT ? "insert" : "delete", id,
+							 operation == TRIGGER_EVENT_INSERT ?
+							 "NULL::jsonb, pg_catalog.to_jsonb(r)" : "pg_catalog.to_jsonb(r), NULL::jsonb",
+							 operation == TRIGGER_EVENT_INSERT ? "csp_new" : "csp_old");
+		plan = SPI_prepare(sql.data, 4, argtypes);
+		if (plan == NULL || SPI_keepplan(plan) != 0)
+			elog(ERROR, "could not prepare the statement audit for \"%s\": %s",
+				 RelationGetRelationName(rel), SPI_result_code_string(SPI_result));
+		entry->plan = plan;
+	}
+	return entry->plan;
+}
+
+/*
+ * AFTER INSERT | UPDATE | DELETE
+ * REFERENCING [OLD TABLE AS csp_old] [NEW TABLE AS csp_new]
+ * FOR EACH STATEMENT EXECUTE FUNCTION csp.audit_statement_trigger('id_column')
+ */
+PG_FUNCTION_INFO_V1(csp_audit_statement_trigger);
+
+Datum
+csp_audit_statement_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	Relation	rel;
+	Tuplestorestate *changed;
+	int			operation;
+	int64		rows;
+	Datum		values[4];
+	NameData	actor;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "csp.audit_statement_trigger: not called by trigger manager");
+	if (!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
+		TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+		elog(ERROR, "csp.audit_statement_trigger: must be fired AFTER ... FOR EACH STATEMENT");
+	if (trigdata->tg_trigger->tgnargs != 1)
+		elog(ERROR, "csp.audit_statement_trigger: expects the id column name as its argument");
+
+	operation = trigdata->tg_event & TRIGGER_EVENT_OPMASK;
+	changed = operation == TRIGGER_EVENT_DELETE ? trigdata->tg_oldtable : trigdata->tg_newtable;
+	if (changed == NULL ||
+		(operation == TRIGGER_EVENT_UPDATE && trigdata->tg_oldtable == NULL))
+		elog(ERROR, "csp.audit_statement_trigger: the trigger must name its transition tables csp_old and csp_new");
+
+	if (csp_loading_dump())
+		return PointerGetDatum(NULL);
+	rows = tuplestore_tuple_count(changed);
+	if (rows == 0)
+		return PointerGetDatum(NULL);
+
+	rel = trigdata->tg_relation;
+	if (SPI_fnumber(RelationGetDescr(rel), trigdata->tg_trigger->tgargs[0]) <= 0)
+		elog(ERROR, "csp.audit_statement_trigger: \"%s\" has no column \"%s\"",
+			 RelationGetRelationName(rel), trigdata->tg_trigger->tgargs[0]);
+
+	namestrcpy(&actor, GetUserNameFromId(csp_caller(), false));
+	values[0] = TimestampTzGetDatum(csp_now());
+	values[1] = NameGetDatum(&actor);
+	values[2] = CStringGetTextDatum(current_action ? current_action : "direct");
+	values[3] = CStringGetTextDatum(RelationGetRelationName(rel));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "csp.audit_statement_trigger: SPI_connect failed");
+	if (SPI_register_trigger_data(trigdata) != SPI_OK_TD_REGISTER)
+		elog(ERROR, "csp.audit_statement_trigger: could not register the transition tables");
+	if (SPI_execute_plan(AuditStatementPlanFor(rel, operation, trigdata->tg_trigger->tgargs[0]),
+						 values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "csp.audit_statement_trigger: audit insert failed");
+	/* one audit row per changed row: an id that is not a key would break the pairing */
+	if (SPI_processed != (uint64) rows)
+		elog(ERROR, "csp.audit_statement_trigger: " UINT64_FORMAT " audit rows for " INT64_FORMAT " changed rows of \"%s\"",
+			 SPI_processed, rows, RelationGetRelationName(rel));
 	SPI_finish();
 
 	return PointerGetDatum(NULL);

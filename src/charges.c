@@ -364,38 +364,46 @@ csp_charge_ledger_trigger(PG_FUNCTION_ARGS)
 
 	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
 	{
+		Datum	   *oldvals;
+		Datum	   *newvals;
+		bool	   *oldnulls;
+		bool	   *newnulls;
+		bool		allowed;
+
 		desc = RelationGetDescr(trigdata->tg_relation);
 		oldtup = trigdata->tg_trigtuple;
 		newtup = trigdata->tg_newtuple;
 		invoice_col = SPI_fnumber(desc, "invoice_number");
 
-		for (col = 1; col <= desc->natts; col++)
+		/* both versions deformed once: month close runs this for every line */
+		oldvals = palloc(sizeof(Datum) * desc->natts);
+		newvals = palloc(sizeof(Datum) * desc->natts);
+		oldnulls = palloc(sizeof(bool) * desc->natts);
+		newnulls = palloc(sizeof(bool) * desc->natts);
+		heap_deform_tuple(oldtup, desc, oldvals, oldnulls);
+		heap_deform_tuple(newtup, desc, newvals, newnulls);
+
+		/* the one change allowed: an unbilled line gets its invoice number */
+		allowed = invoice_col > 0 && oldnulls[invoice_col - 1];
+		for (col = 1; allowed && col <= desc->natts; col++)
 		{
-			bool		oldnull,
-						newnull;
-			Datum		oldval,
-						newval;
 			Form_pg_attribute att = TupleDescAttr(desc, col - 1);
 
 			if (att->attisdropped || col == invoice_col)
 				continue;
-			oldval = SPI_getbinval(oldtup, desc, col, &oldnull);
-			newval = SPI_getbinval(newtup, desc, col, &newnull);
-			if (oldnull != newnull ||
-				(!oldnull && !datumIsEqual(oldval, newval, att->attbyval, att->attlen)))
-				goto refuse;
+			if (oldnulls[col - 1] != newnulls[col - 1] ||
+				(!oldnulls[col - 1] &&
+				 !datumIsEqual(oldvals[col - 1], newvals[col - 1], att->attbyval, att->attlen)))
+				allowed = false;
 		}
-		{
-			bool		oldnull;
-
-			SPI_getbinval(oldtup, desc, invoice_col, &oldnull);
-			if (!oldnull)
-				goto refuse;
-		}
-		return PointerGetDatum(newtup);
+		pfree(oldvals);
+		pfree(newvals);
+		pfree(oldnulls);
+		pfree(newnulls);
+		if (allowed)
+			return PointerGetDatum(newtup);
 	}
 
-refuse:
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("the charge ledger is append-only"),

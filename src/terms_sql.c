@@ -212,7 +212,45 @@ csp_prorate_sql(PG_FUNCTION_ARGS)
 	PG_RETURN_NUMERIC(csp_prorate(unit_price, quantity, days, days_in_cycle, exponent));
 }
 
-/* csp.round_money(amount numeric, currency text) → numeric */
+/*
+ * The exponent of the currency in argument argno, remembered in fn_extra
+ * for the next row: a view rounds every row of an invoice table, and its
+ * rows mostly share one or two currencies.
+ */
+typedef struct LastCurrency
+{
+	int			len;
+	char		code[8];
+	int			exponent;
+} LastCurrency;
+
+static int
+CachedCurrencyExponent(FunctionCallInfo fcinfo, int argno)
+{
+	text	   *code = PG_GETARG_TEXT_PP(argno);
+	int			len = VARSIZE_ANY_EXHDR(code);
+	LastCurrency *last = (LastCurrency *) fcinfo->flinfo->fn_extra;
+
+	if (last != NULL && last->len == len && memcmp(last->code, VARDATA_ANY(code), len) == 0)
+		return last->exponent;
+	if (last == NULL)
+		last = fcinfo->flinfo->fn_extra =
+			MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(LastCurrency));
+	last->len = -1;
+	last->exponent = csp_check_currency_exponent(text_to_cstring(code));
+	if (len <= (int) sizeof(last->code))
+	{
+		memcpy(last->code, VARDATA_ANY(code), len);
+		last->len = len;
+	}
+	return last->exponent;
+}
+
+/*
+ * csp.round_money(amount numeric, currency text) → numeric
+ * An amount that already has the currency's scale is returned as it is:
+ * stored amounts are, and rounding them again would only copy them.
+ */
 Datum
 csp_round_money_sql(PG_FUNCTION_ARGS)
 {
@@ -222,7 +260,9 @@ csp_round_money_sql(PG_FUNCTION_ARGS)
 
 	csp_require_args(fcinfo, args, lengthof(args));
 	amount = FiniteNumericArg(fcinfo, 0, "amount");
-	exponent = csp_check_currency_exponent(csp_arg_cstring(fcinfo, 1));
+	exponent = CachedCurrencyExponent(fcinfo, 1);
+	if (DatumGetInt32(DirectFunctionCall1(numeric_scale, NumericGetDatum(amount))) == exponent)
+		PG_RETURN_NUMERIC(amount);
 	PG_RETURN_NUMERIC(csp_round_money(amount, exponent));
 }
 
