@@ -249,12 +249,38 @@ SELECT csp.change_quantity(s.subscription_id, s.quantity + :q) FROM csp.subscrip
 SELECT csp.purchase(customer_id => (SELECT customer_id FROM bench.oltp_cust WHERE n = :c), sku_id => 'BENCH-E3', quantity => :q);
 EOF
 chmod a+r "$CSP_TMPDIR/csp.pgbench"
+# attribution: the rows one B3 transaction writes, as plain SQL on the floors'
+# copies (no API checks, triggers or foreign keys): the seat increase updates
+# the subscription (quantity, update count) and adds a seat lot and its charge;
+# the purchase adds a subscription, a seat lot and a charge; four audit rows
+# with the whole rows as jsonb.
+cat >"$CSP_TMPDIR/writes.pgbench" <<EOF
+\set n random(1, $NS)
+\set c random(1, $NC)
+\set q random(1, 3)
+BEGIN;
+WITH o AS (SELECT s.* FROM bench.sub_copy s WHERE s.subscription_id = (SELECT subscription_id FROM bench.oltp_sub WHERE n = :n) FOR UPDATE),
+     u AS (UPDATE bench.sub_copy s SET quantity = s.quantity + :q, update_count = s.update_count + 1 FROM o WHERE s.billing_account_id = o.billing_account_id AND s.subscription_id = o.subscription_id RETURNING s.*, pg_catalog.to_jsonb(o) AS before_row, pg_catalog.to_jsonb(s) AS after_row),
+     l AS (INSERT INTO bench.lot_copy (billing_account_id, subscription_id, term_start, source, added_at, reducible_until, quantity_added, quantity) SELECT billing_account_id, subscription_id, term_start, 'increase', now(), now() + interval '7 days', :q, :q FROM u RETURNING *),
+     c AS (INSERT INTO bench.charge_copy (billing_account_id, billing_profile_id, invoice_section_id, partner_id, customer_id, subscription_id, sku_id, charge_type, charge_start, charge_end, cycle_start, posted_at, quantity, unit_price, days_charged, days_in_cycle, amount, currency, pricing_currency, fx_rate, reference_id, lot_id) SELECT u.billing_account_id, billing_profile_id, invoice_section_id, partner_id, customer_id, u.subscription_id, sku_id, 'addQuantity', '2026-01-02', '2026-01-31', '2026-01-01', now(), :q, unit_price, 30, 31, round(unit_price * :q * 30 / 31, 2), currency, pricing_currency, 1, gen_random_uuid(), l.lot_id FROM u JOIN l USING (billing_account_id, subscription_id))
+INSERT INTO bench.audit_copy (billing_account_id, at, actor, action, operation, object_type, object_id, before, after) SELECT billing_account_id, now(), current_user, 'change_quantity', 'update', 'subscription', subscription_id::text, before_row, after_row FROM u UNION ALL SELECT billing_account_id, now(), current_user, 'change_quantity', 'insert', 'seat_lot', lot_id::text, NULL, pg_catalog.to_jsonb(l) FROM l;
+WITH cu AS (SELECT s.* FROM bench.oltp_cust k JOIN LATERAL (SELECT * FROM bench.sub_copy s WHERE s.customer_id = k.customer_id LIMIT 1) s ON true WHERE k.n = :c),
+     u AS (INSERT INTO bench.sub_copy (billing_account_id, billing_profile_id, invoice_section_id, customer_id, partner_id, sku_id, quantity, status, auto_renew, term, billing_frequency, term_start, term_end, term_started_at, cancellation_allowed_until, unit_price, currency, pricing_currency, next_charge_date, purchased_at) SELECT billing_account_id, billing_profile_id, invoice_section_id, customer_id, partner_id, 'BENCH-E3', :q, 'active', true, 'P1Y', 'monthly', '2026-01-02', '2027-01-01', now(), now() + interval '7 days', 36.00, 'EUR', 'EUR', '2026-02-02', now() FROM cu RETURNING *, pg_catalog.to_jsonb(sub_copy) AS after_row),
+     l AS (INSERT INTO bench.lot_copy (billing_account_id, subscription_id, term_start, source, added_at, reducible_until, quantity_added, quantity) SELECT billing_account_id, subscription_id, term_start, 'purchase', now(), now() + interval '7 days', :q, :q FROM u RETURNING *),
+     c AS (INSERT INTO bench.charge_copy (billing_account_id, billing_profile_id, invoice_section_id, partner_id, customer_id, subscription_id, sku_id, charge_type, charge_start, charge_end, cycle_start, posted_at, quantity, unit_price, days_charged, days_in_cycle, amount, currency, pricing_currency, fx_rate, reference_id, lot_id) SELECT u.billing_account_id, billing_profile_id, invoice_section_id, partner_id, customer_id, u.subscription_id, sku_id, 'new', '2026-01-02', '2026-02-01', '2026-01-02', now(), :q, 36.00, 31, 31, 36.00 * :q, currency, pricing_currency, 1, gen_random_uuid(), l.lot_id FROM u JOIN l USING (billing_account_id, subscription_id))
+INSERT INTO bench.audit_copy (billing_account_id, at, actor, action, operation, object_type, object_id, before, after) SELECT billing_account_id, now(), current_user, 'purchase', 'insert', 'subscription', subscription_id::text, NULL, after_row FROM u UNION ALL SELECT billing_account_id, now(), current_user, 'purchase', 'insert', 'seat_lot', lot_id::text, NULL, pg_catalog.to_jsonb(l) FROM l;
+END;
+EOF
+chmod a+r "$CSP_TMPDIR/writes.pgbench"
 tps() { sed -n 's/^tps = \([0-9.]*\) .*/\1/p' | head -n 1; }
 TPS_FLOOR=$(pgbench -n -c 2 -j 2 -T "$PGBENCH_SECONDS" -M prepared 2>&1 | tps)
 TPS_EXT=$(pgbench -n -c 2 -j 2 -T "$PGBENCH_SECONDS" -M prepared -f "$CSP_TMPDIR/csp.pgbench" 2>&1 | tps)
+TPS_WRITES=$(pgbench -n -c 2 -j 2 -T "$PGBENCH_SECONDS" -M prepared -f "$CSP_TMPDIR/writes.pgbench" 2>&1 | tps)
 "${PSQL[@]}" -c "ALTER DATABASE csp_test RESET csp.clock" \
     -c "INSERT INTO bench.result (op, n, ext_s, floor_s, goal, note) VALUES ('B3 OLTP (TPS, 2 clients)',
-        $PGBENCH_SECONDS, ${TPS_EXT:-0}, ${TPS_FLOOR:-0}, '>= 1.0', 'ext = change_quantity + purchase per txn; floor = tpcb-like')"
+        $PGBENCH_SECONDS, ${TPS_EXT:-0}, ${TPS_FLOOR:-0}, '>= 1.0', 'ext = change_quantity + purchase per txn; floor = tpcb-like')" \
+    -c "INSERT INTO bench.result (op, n, ext_s, floor_s, goal, note) VALUES ('B3 OLTP (cause)',
+        $PGBENCH_SECONDS, ${TPS_EXT:-0}, ${TPS_WRITES:-0}, '-', 'floor = the same rows written as plain SQL on the copies (a subscription update, 2 seat lots, 2 charges, a subscription insert, 4 audit rows with whole-row jsonb), without the API''s checks, triggers and foreign keys')"
 
 if [ "${BENCH_PROFILE:-}" = 1 ]; then
     "${PSQL[@]}" -F ' | ' -c "SELECT calls, round(total_exec_time::numeric, 1) AS ms, left(regexp_replace(query, '\s+', ' ', 'g'), 220)

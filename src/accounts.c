@@ -29,7 +29,7 @@ InsertAccountRole(int64 billing_account_id, Oid member, const char *account_role
 		" VALUES ($1, $2, $3, $4, $5)"
 		" ON CONFLICT (billing_account_id, member) DO UPDATE SET account_role = EXCLUDED.account_role,"
 		"   granted_by = EXCLUDED.granted_by, granted_at = EXCLUDED.granted_at",
-		5, {INT8OID, NAMEOID, TEXTOID, NAMEOID, TIMESTAMPTZOID}, NULL
+		5, {INT8OID, NAMEOID, TEXTOID, NAMEOID, TIMESTAMPTZOID}, NULL, 0
 	};
 	NameData	member_name;
 	NameData	granted_by;
@@ -53,7 +53,7 @@ csp_create_billing_account(PG_FUNCTION_ARGS)
 	static CspPlan plan = {
 		"INSERT INTO csp.billing_account (name, country, currency, created_by, created_at)"
 		" VALUES ($1, $2, $3, $4, $5) RETURNING billing_account_id",
-		5, {TEXTOID, TEXTOID, TEXTOID, NAMEOID, TIMESTAMPTZOID}, NULL
+		5, {TEXTOID, TEXTOID, TEXTOID, NAMEOID, TIMESTAMPTZOID}, NULL, 0
 	};
 	char	   *name;
 	char	   *country;
@@ -130,7 +130,7 @@ InsertSection(int64 billing_account_id, int64 billing_profile_id, const char *na
 		" VALUES ($1, $2, $3, $4, $5)"
 		" ON CONFLICT (billing_account_id, billing_profile_id, name) DO NOTHING"
 		" RETURNING invoice_section_id",
-		5, {INT8OID, INT8OID, TEXTOID, BOOLOID, TIMESTAMPTZOID}, NULL
+		5, {INT8OID, INT8OID, TEXTOID, BOOLOID, TIMESTAMPTZOID}, NULL, 0
 	};
 	Datum		values[5];
 	bool		isnull;
@@ -162,14 +162,14 @@ csp_create_billing_profile(PG_FUNCTION_ARGS)
 	"email_invoice", "bill_to", "billing_model", NULL};
 	static CspPlan account_currency = {
 		"SELECT currency FROM csp.billing_account WHERE billing_account_id = $1",
-		1, {INT8OID}, NULL
+		1, {INT8OID}, NULL, 0
 	};
 	static CspPlan insert = {
 		"INSERT INTO csp.billing_profile"
 		" (billing_account_id, name, currency, po_number, email_invoice, bill_to,"
 		"  billing_model, anniversary_day, created_at)"
 		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING billing_profile_id",
-		9, {INT8OID, TEXTOID, TEXTOID, TEXTOID, BOOLOID, JSONBOID, TEXTOID, INT4OID, TIMESTAMPTZOID}, NULL
+		9, {INT8OID, TEXTOID, TEXTOID, TEXTOID, BOOLOID, JSONBOID, TEXTOID, INT4OID, TIMESTAMPTZOID}, NULL, 0
 	};
 	int64		billing_account_id;
 	char	   *name;
@@ -259,7 +259,7 @@ csp_profile_account(int64 billing_profile_id)
 {
 	static CspPlan plan = {
 		"SELECT billing_account_id FROM csp.billing_profile WHERE billing_profile_id = $1",
-		1, {INT8OID}, NULL
+		1, {INT8OID}, NULL, 0
 	};
 	Datum		id = Int64GetDatum(billing_profile_id);
 	bool		isnull;

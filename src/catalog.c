@@ -33,7 +33,7 @@ csp_lock_product(const char *sku_id, char **trial_of)
 {
 	static CspPlan plan = {
 		"SELECT billing_type, trial_of FROM csp.product WHERE sku_id = $1 FOR SHARE",
-		1, {TEXTOID}, NULL
+		1, {TEXTOID}, NULL, 0
 	};
 	Datum		id = CStringGetTextDatum(sku_id);
 
@@ -76,7 +76,7 @@ csp_add_product(PG_FUNCTION_ARGS)
 		"  trial_of, addon_of, addon_min_ratio, addon_max_ratio, created_at)"
 		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (sku_id) DO NOTHING",
 		10, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID, TEXTOID, TEXTARRAYOID,
-		NUMERICOID, NUMERICOID, TIMESTAMPTZOID}, NULL
+		NUMERICOID, NUMERICOID, TIMESTAMPTZOID}, NULL, 0
 	};
 	char	   *sku_id;
 	char	   *billing_type;
@@ -190,12 +190,12 @@ csp_add_upgrade_path(PG_FUNCTION_ARGS)
 		"  SELECT to_sku FROM csp.upgrade_path WHERE from_sku = $2"
 		"  UNION SELECT p.to_sku FROM csp.upgrade_path p JOIN reach r ON p.from_sku = r.sku)"
 		" SELECT 1 FROM reach WHERE sku = $1",
-		2, {TEXTOID, TEXTOID}, NULL
+		2, {TEXTOID, TEXTOID}, NULL, 0
 	};
 	static CspPlan insert = {
 		"INSERT INTO csp.upgrade_path (from_sku, to_sku, created_at) VALUES ($1, $2, $3)"
 		" ON CONFLICT DO NOTHING",
-		3, {TEXTOID, TEXTOID, TIMESTAMPTZOID}, NULL
+		3, {TEXTOID, TEXTOID, TIMESTAMPTZOID}, NULL, 0
 	};
 	char	   *from_sku;
 	char	   *to_sku;
@@ -253,7 +253,7 @@ csp_set_price(PG_FUNCTION_ARGS)
 		" ON CONFLICT (sku_id, term, billing_frequency, currency, valid_from)"
 		" DO UPDATE SET unit_price = EXCLUDED.unit_price, set_at = EXCLUDED.set_at"
 		" WHERE price.unit_price IS DISTINCT FROM EXCLUDED.unit_price",
-		7, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, DATEOID, NUMERICOID, TIMESTAMPTZOID}, NULL
+		7, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, DATEOID, NUMERICOID, TIMESTAMPTZOID}, NULL, 0
 	};
 	char	   *sku_id;
 	TermCode	term;
@@ -316,7 +316,7 @@ csp_set_fx_rate(PG_FUNCTION_ARGS)
 		" ON CONFLICT (from_currency, to_currency, rate_date)"
 		" DO UPDATE SET rate = EXCLUDED.rate, set_at = EXCLUDED.set_at"
 		" WHERE fx_rate.rate IS DISTINCT FROM EXCLUDED.rate",
-		5, {TEXTOID, TEXTOID, DATEOID, NUMERICOID, TIMESTAMPTZOID}, NULL
+		5, {TEXTOID, TEXTOID, DATEOID, NUMERICOID, TIMESTAMPTZOID}, NULL, 0
 	};
 	char	   *from_currency;
 	char	   *to_currency;

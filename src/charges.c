@@ -46,7 +46,7 @@ csp_find_price(const char *sku_id, TermCode term, BillingFrequency freq,
 		" WHERE sku_id = $1 AND term = $2 AND billing_frequency = $3"
 		"   AND currency IN ($4, 'USD') AND valid_from <= $5"
 		" ORDER BY (currency = $4) DESC, valid_from DESC LIMIT 1",
-		5, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, DATEOID}, NULL
+		5, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, DATEOID}, NULL, 0
 	};
 	Datum		values[5];
 	bool		isnull;
@@ -94,7 +94,7 @@ csp_find_fx_rate(const char *from_currency, const char *to_currency, DateADT on_
 {
 	static CspPlan plan = {
 		"SELECT rate FROM csp.fx_rate WHERE from_currency = $1 AND to_currency = $2 AND rate_date = $3",
-		3, {TEXTOID, TEXTOID, DATEOID}, NULL
+		3, {TEXTOID, TEXTOID, DATEOID}, NULL, 0
 	};
 	Datum		values[3];
 	bool		isnull;
@@ -130,12 +130,12 @@ csp_post_charge(const SubscriptionRow *sub, ChargeLine *line, bool skip_duplicat
 #define CHARGE_TYPES {INT8OID, INT8OID, INT8OID, TEXTOID, UUIDOID, UUIDOID, TEXTOID, TEXTOID, \
 	DATEOID, DATEOID, DATEOID, TIMESTAMPTZOID, NUMERICOID, NUMERICOID, INT4OID, INT4OID, \
 	NUMERICOID, TEXTOID, TEXTOID, NUMERICOID, UUIDOID, INT8OID, INT8OID}
-	static CspPlan plain = {CHARGE_INSERT, 23, CHARGE_TYPES, NULL
+	static CspPlan plain = {CHARGE_INSERT, 23, CHARGE_TYPES, NULL, 0
 	};
 	static CspPlan skipping = {
 		CHARGE_INSERT " ON CONFLICT (billing_account_id, subscription_id, cycle_start)"
 		" WHERE charge_type IN ('new', 'renew', 'cycleCharge') DO NOTHING",
-		23, CHARGE_TYPES, NULL
+		23, CHARGE_TYPES, NULL, 0
 	};
 	Datum		values[23];
 	char		nulls[23];
@@ -264,7 +264,7 @@ csp_refund_charges(const SubscriptionRow *sub, const char *charge_type,
 		"                 WHERE o.billing_account_id = $1 AND o.lot_id = $4"
 		"                   AND o.charge_type IN ('new', 'renew', 'addQuantity'))))))"
 		" ORDER BY charge_id",
-		6, {INT8OID, UUIDOID, DATEOID, INT8OID, TIMESTAMPTZOID, DATEOID}, NULL
+		6, {INT8OID, UUIDOID, DATEOID, INT8OID, TIMESTAMPTZOID, DATEOID}, NULL, 0
 	};
 	static CspPlan term_lines = {
 		"SELECT charge_id, charge_start, charge_end, cycle_start, days_in_cycle, unit_price, fx_rate,"
@@ -273,7 +273,7 @@ csp_refund_charges(const SubscriptionRow *sub, const char *charge_type,
 		" WHERE billing_account_id = $1 AND subscription_id = $2 AND charge_end >= $3"
 		"   AND charge_start >= $4 AND charge_type <> 'usage'"
 		" ORDER BY charge_id",
-		4, {INT8OID, UUIDOID, DATEOID, DATEOID}, NULL
+		4, {INT8OID, UUIDOID, DATEOID, DATEOID}, NULL, 0
 	};
 	Datum		values[6];
 	SPITupleTable *lines;

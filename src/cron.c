@@ -40,7 +40,7 @@ static void
 RequirePgCron(void)
 {
 	static CspPlan plan = {
-		"SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron'", 0, {InvalidOid}, NULL
+		"SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron'", 0, {InvalidOid}, NULL, 0
 	};
 
 	csp_spi_run(&plan, NULL, NULL, true, 1);
@@ -57,7 +57,7 @@ Datum
 csp_schedule_jobs(PG_FUNCTION_ARGS)
 {
 	static CspPlan schedule = {
-		"SELECT cron.schedule($1, $2, $3)", 3, {TEXTOID, TEXTOID, TEXTOID}, NULL
+		"SELECT cron.schedule($1, $2, $3)", 3, {TEXTOID, TEXTOID, TEXTOID}, NULL, 0
 	};
 	int			i;
 
@@ -81,7 +81,7 @@ Datum
 csp_unschedule_jobs(PG_FUNCTION_ARGS)
 {
 	static CspPlan unschedule = {
-		"SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname = $1", 1, {TEXTOID}, NULL
+		"SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname = $1", 1, {TEXTOID}, NULL, 0
 	};
 	int			i;
 

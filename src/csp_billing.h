@@ -111,6 +111,13 @@ typedef struct CspPlan
 	int			nargs;
 	Oid			argtypes[CSP_PLAN_MAX_ARGS];
 	SPIPlanPtr	plan;
+
+	/*
+	 * CURSOR_OPT_GENERIC_PLAN for statements driven by arrays of keys: a
+	 * custom plan sees thousands of keys and may hash-join a scan of the
+	 * whole table, where one index probe per key is what the work needs.
+	 */
+	int			cursor_options;
 } CspPlan;
 
 extern SPIPlanPtr csp_spi_plan(CspPlan *plan);

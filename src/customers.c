@@ -129,7 +129,7 @@ LockCustomer(Datum customer_id, char **verification)
 {
 	static CspPlan plan = {
 		"SELECT country, verification_status FROM csp.customer WHERE customer_id = $1 FOR UPDATE",
-		1, {UUIDOID}, NULL
+		1, {UUIDOID}, NULL, 0
 	};
 
 	csp_spi_run(&plan, &customer_id, NULL, false, 1);
@@ -156,7 +156,7 @@ csp_add_customer(PG_FUNCTION_ARGS)
 		"  mca_attested, mca_attested_at, verification_changed_at, created_at)"
 		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $8 THEN $9 END, $9, $9)"
 		" RETURNING customer_id",
-		9, {TEXTOID, TEXTOID, TEXTOID, JSONBOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID, TIMESTAMPTZOID}, NULL
+		9, {TEXTOID, TEXTOID, TEXTOID, JSONBOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID, TIMESTAMPTZOID}, NULL, 0
 	};
 	char	   *partner_id;
 	char	   *legal_name;
@@ -238,7 +238,7 @@ csp_update_customer(PG_FUNCTION_ARGS)
 		"      THEN $7 ELSE verification_changed_at END"
 		" WHERE customer_id = $1"
 		" RETURNING registration_id, phone",
-		7, {UUIDOID, TEXTOID, JSONBOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID}, NULL
+		7, {UUIDOID, TEXTOID, JSONBOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID}, NULL, 0
 	};
 	Datum		values[7];
 	char		nulls[7];
@@ -276,7 +276,7 @@ csp_attest_mca(PG_FUNCTION_ARGS)
 	static CspPlan update = {
 		"UPDATE csp.customer SET mca_attested = true, mca_attested_at = $2"
 		" WHERE customer_id = $1 AND NOT mca_attested",
-		2, {UUIDOID, TIMESTAMPTZOID}, NULL
+		2, {UUIDOID, TIMESTAMPTZOID}, NULL, 0
 	};
 	Datum		values[2];
 
@@ -299,7 +299,7 @@ csp_set_customer_verification(PG_FUNCTION_ARGS)
 	static CspPlan update = {
 		"UPDATE csp.customer SET verification_status = $2, verification_changed_at = $3"
 		" WHERE customer_id = $1 AND verification_status <> $2",
-		3, {UUIDOID, TEXTOID, TIMESTAMPTZOID}, NULL
+		3, {UUIDOID, TEXTOID, TIMESTAMPTZOID}, NULL, 0
 	};
 	char	   *status;
 	Datum		values[3];

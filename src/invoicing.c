@@ -6,12 +6,14 @@
  *
  * An invoice is one row of csp.invoice per billing profile, currency and
  * billing period; its lines are the ledger lines whose invoice_number
- * names it.  Invoicing is set-based, per billing profile: one statement
- * groups the unbilled lines of every closed period and inserts the
- * invoices; the lines are then attached chunk by chunk from a cursor; and
- * one last statement sets each invoice's total to the sum of the lines
- * actually attached to it.  Memory does not grow with a profile's charges:
- * the executor spills the grouped sets to disk, and a chunk is at most
+ * names it.  Invoicing is set-based, per batch of INVOICING_BATCH_SIZE
+ * billing profiles: one statement groups the unbilled lines of every
+ * closed period of every profile in the batch and inserts the invoices;
+ * the lines are then attached chunk by chunk from a cursor; and one last
+ * statement sets each invoice's total to the sum of the lines actually
+ * attached to it.  So a month close runs a handful of statements per
+ * batch, not per profile.  Memory does not grow with the charges: the
+ * executor spills the grouped sets to disk, and a chunk is at most
  * ATTACH_CHUNK line ids.
  *
  * Which period a line is billed in (R11.5): the period containing its
@@ -58,49 +60,22 @@ PG_FUNCTION_INFO_V1(csp_void_and_rebill);
 	"'G' || pg_catalog.lpad(pg_catalog.nextval('csp.invoice_number_seq')::text, 9, '0')"
 
 
-/* The lines of one billing profile that the current run may bill. */
-typedef struct ProfileCutoff
-{
-	bool		legacy;
-	int32		anniversary_day;
-	TimestampTz cutoff;			/* start of the open period, 00:00 UTC */
-} ProfileCutoff;
-
 /*
- * A period is closed when it ended before as_of's UTC date, so the lines
- * billed now are those posted before the start of the period containing
- * that date.
+ * The invoices one run makes for a batch of profiles, with what was
+ * attached to each: found by number through a hash table, since a batch
+ * makes hundreds of them.
  */
-static void
-LoadCutoff(int64 billing_account_id, int64 billing_profile_id, DateADT today,
-		   ProfileCutoff *pc)
+typedef struct NewInvoice
 {
-	static CspPlan plan = {
-		"SELECT p.anniversary_day,"
-		"       (csp.invoice_period($3, p.anniversary_day)).period_start::timestamp AT TIME ZONE 'UTC'"
-		"  FROM csp.billing_profile p"
-		" WHERE p.billing_account_id = $1 AND p.billing_profile_id = $2",
-		3, {INT8OID, INT8OID, DATEOID}, NULL
-	};
-	Datum		values[3];
-	bool		isnull;
+	char		number[NAMEDATALEN];	/* hash key */
+	int			index;
+} NewInvoice;
 
-	values[0] = Int64GetDatum(billing_account_id);
-	values[1] = Int64GetDatum(billing_profile_id);
-	values[2] = DateADTGetDatum(today);
-	csp_spi_run(&plan, values, NULL, false, 1);
-	if (SPI_processed != 1)
-		elog(ERROR, "billing profile " INT64_FORMAT " vanished", billing_profile_id);
-	pc->anniversary_day = DatumGetInt32(csp_spi_getdatum(0, 1, &isnull));
-	pc->legacy = !isnull;
-	pc->cutoff = DatumGetTimestampTz(csp_spi_getdatum(0, 2, &isnull));
-	SPI_freetuptable(SPI_tuptable);
-}
-
-/* The invoices one run makes for a profile, with what was attached to each. */
 typedef struct NewInvoices
 {
 	int			n;
+	HTAB	   *by_number;
+	Datum	   *accounts;		/* int8 */
 	Datum	   *numbers;		/* text */
 	Numeric    *totals;			/* sum of the attached lines */
 	int64	   *lines;			/* number of attached lines */
@@ -109,48 +84,68 @@ typedef struct NewInvoices
 static int
 FindInvoice(const NewInvoices *inv, const char *number)
 {
-	int			i;
+	NewInvoice *found;
 
-	for (i = 0; i < inv->n; i++)
-		if (strcmp(TextDatumGetCString(inv->numbers[i]), number) == 0)
-			return i;
-	return -1;
+	if (strlen(number) >= NAMEDATALEN)
+		return -1;
+	found = hash_search(inv->by_number, number, HASH_FIND, NULL);
+	return found ? found->index : -1;
+}
+
+static void
+AddInvoice(NewInvoices *inv, Datum account, const char *number)
+{
+	NewInvoice *entry;
+	bool		found;
+
+	if (strlen(number) >= NAMEDATALEN)
+		elog(ERROR, "invoice number \"%s\" is too long", number);
+	entry = hash_search(inv->by_number, number, HASH_ENTER, &found);
+	if (found)
+		return;
+	entry->index = inv->n;
+	inv->accounts[inv->n] = account;
+	inv->numbers[inv->n] = CStringGetTextDatum(number);
+	inv->totals[inv->n] = int64_to_numeric(0);
+	inv->lines[inv->n] = 0;
+	inv->n++;
 }
 
 /*
  * Attaches the lines "billable" finds to their invoices, ATTACH_CHUNK at a
- * time: a cursor (one snapshot) hands out (charge_id, invoice_number)
- * pairs, and each chunk is one UPDATE that returns, per invoice, the sum
- * and count of the lines it attached.  So memory stays bounded however
- * many lines a profile has (PostgreSQL keeps a little executor memory per
- * row updated in a table with row triggers, and one foreign-key event per
- * row, until the statement ends), and each invoice's total is computed
- * from exactly the lines attached to it.
+ * time: a cursor (one snapshot) hands out (account, charge_id,
+ * invoice_number), and each chunk is one UPDATE that returns, per invoice,
+ * the sum and count of the lines it attached.  So memory stays bounded
+ * however many lines a batch has (PostgreSQL keeps a little executor
+ * memory per row updated in a table with row triggers, and one foreign-key
+ * event per row, until the statement ends), and each invoice's total is
+ * computed from exactly the lines attached to it.
  */
 static void
-AttachLines(CspPlan *billable, Datum *values, const char *nulls,
-			int64 billing_account_id, NewInvoices *inv)
+AttachLines(CspPlan *billable, Datum *values, NewInvoices *inv)
 {
 	static CspPlan attach = {
 		"WITH attached AS ("
 		"  UPDATE csp.charge c SET invoice_number = x.invoice_number"
-		"    FROM ROWS FROM (pg_catalog.unnest($2::bigint[]), pg_catalog.unnest($3::text[]))"
-		"         AS x (charge_id, invoice_number)"
-		"   WHERE c.billing_account_id = $1 AND c.charge_id = x.charge_id"
+		"    FROM ROWS FROM (pg_catalog.unnest($1::bigint[]), pg_catalog.unnest($2::bigint[]),"
+		"                    pg_catalog.unnest($3::text[]))"
+		"         AS x (billing_account_id, charge_id, invoice_number)"
+		"   WHERE c.billing_account_id = x.billing_account_id AND c.charge_id = x.charge_id"
 		"     AND c.invoice_number IS NULL"
 		"  RETURNING c.invoice_number, c.amount"
 		")"
 		" SELECT invoice_number, sum(amount), count(*) FROM attached GROUP BY invoice_number",
-		3, {INT8OID, INT8ARRAYOID, TEXTARRAYOID}, NULL
+		3, {INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID}, NULL, CURSOR_OPT_GENERIC_PLAN
 	};
 	Portal		portal;
+	Datum	   *accounts = palloc(sizeof(Datum) * ATTACH_CHUNK);
 	Datum	   *ids = palloc(sizeof(Datum) * ATTACH_CHUNK);
 	Datum	   *numbers = palloc(sizeof(Datum) * ATTACH_CHUNK);
 	MemoryContext accumulated = CurrentMemoryContext;
 	MemoryContext chunk_cxt = AllocSetContextCreate(CurrentMemoryContext, "csp attach chunk",
 													ALLOCSET_DEFAULT_SIZES);
 
-	portal = SPI_cursor_open(NULL, csp_spi_plan(billable), values, nulls, false);
+	portal = SPI_cursor_open(NULL, csp_spi_plan(billable), values, NULL, false);
 	for (;;)
 	{
 		SPITupleTable *lines;
@@ -169,10 +164,12 @@ AttachLines(CspPlan *billable, Datum *values, const char *nulls,
 		{
 			bool		isnull;
 
-			ids[i] = SPI_getbinval(lines->vals[i], lines->tupdesc, 1, &isnull);
-			numbers[i] = SPI_getbinval(lines->vals[i], lines->tupdesc, 2, &isnull);
+			accounts[i] = SPI_getbinval(lines->vals[i], lines->tupdesc, 1, &isnull);
+			ids[i] = SPI_getbinval(lines->vals[i], lines->tupdesc, 2, &isnull);
+			numbers[i] = SPI_getbinval(lines->vals[i], lines->tupdesc, 3, &isnull);
 		}
-		args[0] = Int64GetDatum(billing_account_id);
+		args[0] = PointerGetDatum(construct_array(accounts, (int) n, INT8OID, sizeof(int64),
+												  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 		args[1] = PointerGetDatum(construct_array(ids, (int) n, INT8OID, sizeof(int64),
 												  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 		args[2] = PointerGetDatum(construct_array(numbers, (int) n, TEXTOID, -1, false, TYPALIGN_INT));
@@ -182,12 +179,12 @@ AttachLines(CspPlan *billable, Datum *values, const char *nulls,
 		for (i = 0; i < SPI_processed; i++)
 		{
 			bool		isnull;
-			int			k = FindInvoice(inv, csp_spi_getcstring((int) i, 1));
+			char	   *number = csp_spi_getcstring((int) i, 1);
+			int			k = FindInvoice(inv, number);
 			int64		count = DatumGetInt64(csp_spi_getdatum((int) i, 3, &isnull));
 
 			if (k < 0)
-				elog(ERROR, "attached lines to invoice %s, which this run did not make",
-					 csp_spi_getcstring((int) i, 1));
+				elog(ERROR, "attached lines to invoice %s, which this run did not make", number);
 			inv->totals[k] = DatumGetNumeric(DirectFunctionCall2(numeric_add,
 																 NumericGetDatum(inv->totals[k]),
 																 csp_spi_getdatum((int) i, 2, &isnull)));
@@ -206,12 +203,26 @@ AttachLines(CspPlan *billable, Datum *values, const char *nulls,
 }
 
 /*
- * Invoices every closed period of one billing profile; returns the number
- * of invoices made.  Three steps, each set-based:
+ * The period of each profile that is open on "today" starts at its
+ * cutoff: lines posted before it are billed now.  NCE profiles have
+ * calendar months (anniversary_day NULL), legacy ones anniversary cycles.
+ */
+#define BATCH_PROFILES \
+	"SELECT p.billing_account_id, p.billing_profile_id, p.anniversary_day, p.po_number, p.bill_to," \
+	"       (csp.invoice_period($3, p.anniversary_day)).period_start::timestamp AT TIME ZONE 'UTC' AS cutoff" \
+	"  FROM ROWS FROM (pg_catalog.unnest($1::bigint[]), pg_catalog.unnest($2::bigint[]))" \
+	"       AS k (billing_account_id, billing_profile_id)" \
+	"  JOIN csp.billing_profile p" \
+	"    ON p.billing_account_id = k.billing_account_id AND p.billing_profile_id = k.billing_profile_id"
+
+/*
+ * Invoices every closed period of a batch of billing profiles (locked by
+ * the caller); returns the number of invoices made.  Three steps, each
+ * set-based over the whole batch:
  *
  * 1. one statement decides the period each unbilled line is billed in and
- *    inserts the invoices, returning which natural period goes to which
- *    invoice;
+ *    inserts the invoices, returning which natural period of which profile
+ *    goes to which invoice;
  * 2. the lines are attached in chunks of ATTACH_CHUNK, so that no single
  *    statement's memory grows with the number of lines (the executor keeps
  *    a little per updated row of a table with row triggers, and the
@@ -219,103 +230,126 @@ AttachLines(CspPlan *billable, Datum *values, const char *nulls,
  * 3. one statement sets every new invoice's total to the sum of the lines
  *    the attaching statements returned for it (R13: an invoice total is
  *    exactly the sum of its lines).
+ *
+ * Invoice numbers are drawn in (account, profile, currency, period) order,
+ * the order in which profile-by-profile invoicing would draw them.
  */
 static int
-InvoiceProfile(int64 billing_account_id, int64 billing_profile_id, DateADT today)
+InvoiceProfiles(Datum accounts, Datum profiles, DateADT today)
 {
-	/* $1 account, $2 profile, $3 anniversary day (NULL: NCE), $4 cutoff, $5 now */
+	/* $1 accounts, $2 profiles, $3 today, $4 now */
 	static CspPlan make = {
-		"WITH prof AS ("
-		"  SELECT p.po_number, p.bill_to FROM csp.billing_profile p"
-		"   WHERE p.billing_account_id = $1 AND p.billing_profile_id = $2"
+		"WITH batch AS MATERIALIZED (" BATCH_PROFILES
 		"), unbilled AS MATERIALIZED ("
-		"  SELECT c.currency, c.amount,"
-		"         (csp.invoice_period(csp.utc_date(c.posted_at), $3)).period_start AS natural_start"
-		"    FROM csp.charge c"
-		"   WHERE c.billing_account_id = $1 AND c.billing_profile_id = $2"
-		"     AND c.invoice_number IS NULL AND c.posted_at < $4"
+		/* one row per profile, currency and natural period: the lines are read once */
+		"  SELECT b.billing_account_id, b.billing_profile_id, c.currency,"
+		"         (csp.invoice_period(csp.utc_date(c.posted_at), b.anniversary_day)).period_start"
+		"           AS natural_start,"
+		"         sum(c.amount) AS total"
+		"    FROM batch b"
+		"    JOIN csp.charge c"
+		"      ON c.billing_account_id = b.billing_account_id"
+		"     AND c.billing_profile_id = b.billing_profile_id"
+		"     AND c.invoice_number IS NULL AND c.posted_at < b.cutoff"
+		"   GROUP BY 1, 2, 3, 4"
 		/* each natural period, and the closed period it is billed in (R11.5) */
 		"), periods AS MATERIALIZED ("
-		"  SELECT n.currency, n.natural_start, t.target_start"
-		"    FROM (SELECT DISTINCT currency, natural_start FROM unbilled) n"
+		"  SELECT n.billing_account_id, n.billing_profile_id, n.currency, n.natural_start,"
+		"         n.total, t.target_start"
+		"    FROM unbilled n"
+		"    JOIN batch b"
+		"      ON b.billing_account_id = n.billing_account_id"
+		"     AND b.billing_profile_id = n.billing_profile_id"
 		"   CROSS JOIN LATERAL ("
 		"     SELECT g.g::date AS target_start"
 		"       FROM pg_catalog.generate_series(n.natural_start::timestamp,"
-		"                                       ($4 AT TIME ZONE 'UTC') - interval '1 day',"
+		"                                       (b.cutoff AT TIME ZONE 'UTC') - interval '1 day',"
 		"                                       interval '1 month') AS g (g)"
 		"      WHERE NOT EXISTS (SELECT 1 FROM csp.invoice i"
-		"                         WHERE i.billing_account_id = $1 AND i.billing_profile_id = $2"
+		"                         WHERE i.billing_account_id = n.billing_account_id"
+		"                           AND i.billing_profile_id = n.billing_profile_id"
 		"                           AND i.currency = n.currency AND i.period_start = g.g::date"
 		"                           AND i.document_type = 'invoice')"
 		"      ORDER BY g.g LIMIT 1) t"
 		"), totals AS ("
-		"  SELECT p.currency, p.target_start, sum(u.amount) AS total"
-		"    FROM unbilled u"
-		"    JOIN periods p ON p.currency = u.currency AND p.natural_start = u.natural_start"
-		"   GROUP BY p.currency, p.target_start"
+		"  SELECT billing_account_id, billing_profile_id, currency, target_start, sum(total) AS total"
+		"    FROM periods"
+		"   GROUP BY billing_account_id, billing_profile_id, currency, target_start"
 		"), docs AS ("
 		"  INSERT INTO csp.invoice (billing_account_id, invoice_number, billing_profile_id,"
 		"         document_type, lines_invoice_number, period_start, period_end, invoice_date,"
 		"         published_on, due_date, currency, total, po_number, bill_to, created_at)"
-		"  SELECT $1, n.number, $2, 'invoice', n.number, ip.period_start, ip.period_end,"
-		"         ip.invoice_date, ip.published_on, ip.due_date, n.currency, n.total,"
-		"         prof.po_number, prof.bill_to, $5"
-		"    FROM (SELECT s.currency, s.target_start, s.total, " NEXT_INVOICE_NUMBER " AS number"
-		"            FROM (SELECT * FROM totals ORDER BY currency, target_start) s) n"
-		"   CROSS JOIN prof"
-		"   CROSS JOIN LATERAL csp.invoice_period(n.target_start, $3) ip"
+		"  SELECT n.billing_account_id, n.number, n.billing_profile_id, 'invoice', n.number,"
+		"         ip.period_start, ip.period_end, ip.invoice_date, ip.published_on, ip.due_date,"
+		"         n.currency, n.total, b.po_number, b.bill_to, $4"
+		"    FROM (SELECT s.*, " NEXT_INVOICE_NUMBER " AS number"
+		"            FROM (SELECT * FROM totals"
+		"                   ORDER BY billing_account_id, billing_profile_id, currency, target_start) s) n"
+		"    JOIN batch b"
+		"      ON b.billing_account_id = n.billing_account_id"
+		"     AND b.billing_profile_id = n.billing_profile_id"
+		"   CROSS JOIN LATERAL csp.invoice_period(n.target_start, b.anniversary_day) ip"
 		"      ON CONFLICT (billing_account_id, billing_profile_id, currency, period_start)"
 		"         WHERE document_type = 'invoice' DO NOTHING"
-		"  RETURNING invoice_number, currency, period_start"
+		"  RETURNING billing_account_id, billing_profile_id, invoice_number, currency, period_start"
 		")"
-		" SELECT p.currency, p.natural_start, d.invoice_number"
-		"   FROM periods p JOIN docs d ON d.currency = p.currency AND d.period_start = p.target_start",
-		5, {INT8OID, INT8OID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID}, NULL
+		" SELECT p.billing_account_id, p.billing_profile_id, p.currency, p.natural_start,"
+		"        d.invoice_number"
+		"   FROM periods p"
+		"   JOIN docs d"
+		"     ON d.billing_account_id = p.billing_account_id"
+		"    AND d.billing_profile_id = p.billing_profile_id"
+		"    AND d.currency = p.currency AND d.period_start = p.target_start",
+		4, {INT8ARRAYOID, INT8ARRAYOID, DATEOID, TIMESTAMPTZOID}, NULL, 0
 	};
-	/* $6..$8: the natural periods (currency, start) and their invoices */
+	/* $1..$3 as above; $4..$8: the natural periods of each profile and their invoices */
 	static CspPlan billable = {
-		"SELECT c.charge_id, m.invoice_number"
-		"  FROM csp.charge c"
-		"  JOIN ROWS FROM (pg_catalog.unnest($6::text[]), pg_catalog.unnest($7::date[]),"
-		"                  pg_catalog.unnest($8::text[])) AS m (currency, natural_start, invoice_number)"
-		"    ON m.currency = c.currency"
-		"   AND m.natural_start = (csp.invoice_period(csp.utc_date(c.posted_at), $3)).period_start"
-		" WHERE c.billing_account_id = $1 AND c.billing_profile_id = $2"
-		"   AND c.invoice_number IS NULL AND c.posted_at < $4",
-		8, {INT8OID, INT8OID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTARRAYOID,
-		DATEARRAYOID, TEXTARRAYOID}, NULL
+		"WITH batch AS MATERIALIZED (" BATCH_PROFILES ")"
+		" SELECT c.billing_account_id, c.charge_id, m.invoice_number"
+		"   FROM batch b"
+		"   JOIN csp.charge c"
+		"     ON c.billing_account_id = b.billing_account_id"
+		"    AND c.billing_profile_id = b.billing_profile_id"
+		"    AND c.invoice_number IS NULL AND c.posted_at < b.cutoff"
+		"   JOIN ROWS FROM (pg_catalog.unnest($4::bigint[]), pg_catalog.unnest($5::bigint[]),"
+		"                   pg_catalog.unnest($6::text[]), pg_catalog.unnest($7::date[]),"
+		"                   pg_catalog.unnest($8::text[]))"
+		"        AS m (billing_account_id, billing_profile_id, currency, natural_start, invoice_number)"
+		"     ON m.billing_account_id = c.billing_account_id"
+		"    AND m.billing_profile_id = c.billing_profile_id"
+		"    AND m.currency = c.currency"
+		"    AND m.natural_start = (csp.invoice_period(csp.utc_date(c.posted_at), b.anniversary_day)).period_start",
+		8, {INT8ARRAYOID, INT8ARRAYOID, DATEOID, INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID,
+		DATEARRAYOID, TEXTARRAYOID}, NULL, 0
 	};
 	/* R13: every invoice's total is the sum of the lines attached to it */
 	static CspPlan settle = {
 		"UPDATE csp.invoice d SET total = x.total"
-		"  FROM ROWS FROM (pg_catalog.unnest($2::text[]), pg_catalog.unnest($3::numeric[]))"
-		"       AS x (invoice_number, total)"
-		" WHERE d.billing_account_id = $1 AND d.invoice_number = x.invoice_number"
+		"  FROM ROWS FROM (pg_catalog.unnest($1::bigint[]), pg_catalog.unnest($2::text[]),"
+		"                  pg_catalog.unnest($3::numeric[]))"
+		"       AS x (billing_account_id, invoice_number, total)"
+		" WHERE d.billing_account_id = x.billing_account_id AND d.invoice_number = x.invoice_number"
 		"   AND d.total <> x.total",
-		3, {INT8OID, TEXTARRAYOID, NUMERICARRAYOID}, NULL
+		3, {INT8ARRAYOID, TEXTARRAYOID, NUMERICARRAYOID}, NULL, CURSOR_OPT_GENERIC_PLAN
 	};
-	ProfileCutoff pc;
 	Datum		values[8];
-	char		nulls[8];
+	Datum	   *map_accounts;
+	Datum	   *map_profiles;
 	Datum	   *currencies;
 	Datum	   *starts;
 	Datum	   *numbers;
 	NewInvoices inv;
+	HASHCTL		ctl;
 	int			nmap;
 	int			i;
 
-	/* a connection of its own: what one profile allocates goes with it */
+	/* a connection of its own: what one batch allocates goes with it */
 	SPI_connect();
-	LoadCutoff(billing_account_id, billing_profile_id, today, &pc);
-
-	memset(nulls, ' ', sizeof(nulls));
-	values[0] = Int64GetDatum(billing_account_id);
-	values[1] = Int64GetDatum(billing_profile_id);
-	values[2] = Int32GetDatum(pc.anniversary_day);
-	nulls[2] = pc.legacy ? ' ' : 'n';
-	values[3] = TimestampTzGetDatum(pc.cutoff);
-	values[4] = TimestampTzGetDatum(csp_now());
-	csp_spi_run(&make, values, nulls, false, 0);
+	values[0] = accounts;
+	values[1] = profiles;
+	values[2] = DateADTGetDatum(today);
+	values[3] = TimestampTzGetDatum(csp_now());
+	csp_spi_run(&make, values, NULL, false, 0);
 	nmap = (int) SPI_processed;
 	if (nmap == 0)
 	{
@@ -324,39 +358,49 @@ InvoiceProfile(int64 billing_account_id, int64 billing_profile_id, DateADT today
 	}
 
 	/* the mapping natural period -> invoice, and the distinct invoices */
+	map_accounts = palloc(sizeof(Datum) * nmap);
+	map_profiles = palloc(sizeof(Datum) * nmap);
 	currencies = palloc(sizeof(Datum) * nmap);
 	starts = palloc(sizeof(Datum) * nmap);
 	numbers = palloc(sizeof(Datum) * nmap);
+	ctl.keysize = NAMEDATALEN;
+	ctl.entrysize = sizeof(NewInvoice);
+	ctl.hcxt = CurrentMemoryContext;
+	inv.by_number = hash_create("csp new invoices", nmap, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 	inv.n = 0;
+	inv.accounts = palloc(sizeof(Datum) * nmap);
 	inv.numbers = palloc(sizeof(Datum) * nmap);
 	inv.totals = palloc(sizeof(Numeric) * nmap);
 	inv.lines = palloc0(sizeof(int64) * nmap);
 	for (i = 0; i < nmap; i++)
 	{
-		char	   *number = csp_spi_getcstring(i, 3);
+		char	   *number = csp_spi_getcstring(i, 5);
 		bool		isnull;
 
-		currencies[i] = CStringGetTextDatum(csp_spi_getcstring(i, 1));
-		starts[i] = DateADTGetDatum(DatumGetDateADT(csp_spi_getdatum(i, 2, &isnull)));
+		map_accounts[i] = Int64GetDatum(DatumGetInt64(csp_spi_getdatum(i, 1, &isnull)));
+		map_profiles[i] = Int64GetDatum(DatumGetInt64(csp_spi_getdatum(i, 2, &isnull)));
+		currencies[i] = CStringGetTextDatum(csp_spi_getcstring(i, 3));
+		starts[i] = DateADTGetDatum(DatumGetDateADT(csp_spi_getdatum(i, 4, &isnull)));
 		numbers[i] = CStringGetTextDatum(number);
-		if (FindInvoice(&inv, number) < 0)
-		{
-			inv.numbers[inv.n] = numbers[i];
-			inv.totals[inv.n] = int64_to_numeric(0);
-			inv.n++;
-		}
+		AddInvoice(&inv, map_accounts[i], number);
 	}
 	SPI_freetuptable(SPI_tuptable);
 
+	values[3] = PointerGetDatum(construct_array(map_accounts, nmap, INT8OID, sizeof(int64),
+												FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[4] = PointerGetDatum(construct_array(map_profiles, nmap, INT8OID, sizeof(int64),
+												FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	values[5] = PointerGetDatum(construct_array(currencies, nmap, TEXTOID, -1, false, TYPALIGN_INT));
 	values[6] = PointerGetDatum(construct_array(starts, nmap, DATEOID, sizeof(DateADT), true, TYPALIGN_INT));
 	values[7] = PointerGetDatum(construct_array(numbers, nmap, TEXTOID, -1, false, TYPALIGN_INT));
-	AttachLines(&billable, values, nulls, billing_account_id, &inv);
+	AttachLines(&billable, values, &inv);
 
 	/* R13: every invoice's total is the sum of the lines attached to it */
 	for (i = 0; i < inv.n; i++)
 		if (inv.lines[i] == 0)
 			elog(ERROR, "invoice %s was made without lines", TextDatumGetCString(inv.numbers[i]));
+	values[0] = PointerGetDatum(construct_array(inv.accounts, inv.n, INT8OID, sizeof(int64),
+												FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	values[1] = PointerGetDatum(construct_array(inv.numbers, inv.n, TEXTOID, -1, false, TYPALIGN_INT));
 	values[2] = PointerGetDatum(construct_array((Datum *) inv.totals, inv.n, NUMERICOID, -1, false, TYPALIGN_INT));
 	csp_spi_run(&settle, values, NULL, false, 0);
@@ -391,7 +435,7 @@ csp_run_invoicing(PG_FUNCTION_ARGS)
 		" ORDER BY p.billing_account_id, p.billing_profile_id"
 		" LIMIT $4"
 		" FOR NO KEY UPDATE OF p SKIP LOCKED",
-		4, {DATEOID, INT8OID, INT8OID, INT4OID}, NULL
+		4, {DATEOID, INT8OID, INT8OID, INT4OID}, NULL, 0
 	};
 	/* what is left: profiles another transaction holds, or late lines waiting (R11.5) */
 	static CspPlan left = {
@@ -402,7 +446,7 @@ csp_run_invoicing(PG_FUNCTION_ARGS)
 		"                  AND c.invoice_number IS NULL"
 		"                  AND c.posted_at < ((csp.invoice_period($1, p.anniversary_day)).period_start::timestamp"
 		"                                     AT TIME ZONE 'UTC'))",
-		1, {DATEOID}, NULL
+		1, {DATEOID}, NULL, 0
 	};
 	TimestampTz as_of = csp_job_instant_arg(fcinfo);
 	DateADT		today = terms_utc_date(as_of);
@@ -424,6 +468,8 @@ csp_run_invoicing(PG_FUNCTION_ARGS)
 			SPITupleTable *batch;
 			uint64		n,
 						i;
+			Datum	   *accounts;
+			Datum	   *profile_ids;
 
 			values[0] = DateADTGetDatum(today);
 			values[1] = Int64GetDatum(last_account);
@@ -434,23 +480,31 @@ csp_run_invoicing(PG_FUNCTION_ARGS)
 			n = SPI_processed;
 			if (n == 0)
 				break;
+			accounts = palloc(sizeof(Datum) * n);
+			profile_ids = palloc(sizeof(Datum) * n);
 			for (i = 0; i < n; i++)
 			{
 				bool		isnull;
 
 				last_account = DatumGetInt64(SPI_getbinval(batch->vals[i], batch->tupdesc, 1, &isnull));
 				last_profile = DatumGetInt64(SPI_getbinval(batch->vals[i], batch->tupdesc, 2, &isnull));
-
-				made += InvoiceProfile(last_account, last_profile, today);
-				profiles++;
-
-				if (made >= next_notice)
-				{
-					ereport(NOTICE,
-							(errmsg("run_invoicing: " INT64_FORMAT " profiles, " INT64_FORMAT " invoices so far",
-									profiles, made)));
-					next_notice = made + INVOICING_PROGRESS_EVERY;
-				}
+				accounts[i] = Int64GetDatum(last_account);
+				profile_ids[i] = Int64GetDatum(last_profile);
+			}
+			made += InvoiceProfiles(PointerGetDatum(construct_array(accounts, (int) n, INT8OID, sizeof(int64),
+																	FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)),
+									PointerGetDatum(construct_array(profile_ids, (int) n, INT8OID, sizeof(int64),
+																	FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)),
+									today);
+			profiles += n;
+			pfree(accounts);
+			pfree(profile_ids);
+			if (made >= next_notice)
+			{
+				ereport(NOTICE,
+						(errmsg("run_invoicing: " INT64_FORMAT " profiles, " INT64_FORMAT " invoices so far",
+								profiles, made)));
+				next_notice = made + INVOICING_PROGRESS_EVERY;
 			}
 			SPI_freetuptable(batch);
 		}
@@ -498,7 +552,7 @@ csp_void_and_rebill(PG_FUNCTION_ARGS)
 		"           AND c.invoice_number = i.lines_invoice_number)"
 		"         * CASE WHEN i.document_type = 'void_note' THEN -1 ELSE 1 END"
 		"  FROM csp.invoice i WHERE invoice_number = $1 FOR UPDATE OF i",
-		1, {TEXTOID}, NULL
+		1, {TEXTOID}, NULL, 0
 	};
 	/*
 	 * Both new documents take their totals from the original's ledger lines
@@ -519,7 +573,7 @@ csp_void_and_rebill(PG_FUNCTION_ARGS)
 		"       o.currency, -" DOCUMENT_LINES_TOTAL ", o.po_number, o.bill_to, $4"
 		"  FROM csp.invoice o WHERE o.billing_account_id = $1 AND o.invoice_number = $2"
 		" RETURNING invoice_number",
-		4, {INT8OID, TEXTOID, DATEOID, TIMESTAMPTZOID}, NULL
+		4, {INT8OID, TEXTOID, DATEOID, TIMESTAMPTZOID}, NULL, 0
 	};
 	static CspPlan rebill = {
 		"INSERT INTO csp.invoice (billing_account_id, invoice_number, billing_profile_id,"
@@ -534,18 +588,18 @@ csp_void_and_rebill(PG_FUNCTION_ARGS)
 		"       o.paid, coalesce($5, o.po_number), coalesce($6, o.bill_to), $4"
 		"  FROM csp.invoice o WHERE o.billing_account_id = $1 AND o.invoice_number = $2"
 		" RETURNING invoice_number",
-		6, {INT8OID, TEXTOID, DATEOID, TIMESTAMPTZOID, TEXTOID, JSONBOID}, NULL
+		6, {INT8OID, TEXTOID, DATEOID, TIMESTAMPTZOID, TEXTOID, JSONBOID}, NULL, 0
 	};
 	/* R13.4: payments made on the original apply to the rebill */
 	static CspPlan carry = {
 		"UPDATE csp.payment_allocation SET invoice_number = $3"
 		" WHERE billing_account_id = $1 AND invoice_number = $2",
-		3, {INT8OID, TEXTOID, TEXTOID}, NULL
+		3, {INT8OID, TEXTOID, TEXTOID}, NULL, 0
 	};
 	static CspPlan replace = {
 		"UPDATE csp.invoice SET replaced_by = $3, voided_at = $4, paid = 0"
 		" WHERE billing_account_id = $1 AND invoice_number = $2",
-		4, {INT8OID, TEXTOID, TEXTOID, TIMESTAMPTZOID}, NULL
+		4, {INT8OID, TEXTOID, TEXTOID, TIMESTAMPTZOID}, NULL, 0
 	};
 	char	   *number;
 	char	   *po_number = NULL;

@@ -195,7 +195,7 @@ SetAddonStatus(const SubscriptionRow *base, const char *from, const char *to)
 	static CspPlan plan = {
 		"UPDATE csp.subscription SET status = $4"
 		" WHERE billing_account_id = $1 AND parent_subscription_id = $2 AND status = $3",
-		4, {INT8OID, UUIDOID, TEXTOID, TEXTOID}, NULL
+		4, {INT8OID, UUIDOID, TEXTOID, TEXTOID}, NULL, 0
 	};
 	Datum		args[2];
 
@@ -273,7 +273,7 @@ ScheduleCancellation(const SubscriptionRow *sub)
 	static CspPlan plan = {
 		"UPDATE csp.subscription SET auto_renew = false"
 		" WHERE billing_account_id = $1 AND subscription_id = $2",
-		2, {INT8OID, UUIDOID}, NULL
+		2, {INT8OID, UUIDOID}, NULL, 0
 	};
 
 	csp_run_on_subscription(&plan, sub, NULL, NULL, 0);
@@ -352,7 +352,7 @@ csp_set_auto_renew(PG_FUNCTION_ARGS)
 	static CspPlan plan = {
 		"UPDATE csp.subscription SET auto_renew = $3"
 		" WHERE billing_account_id = $1 AND subscription_id = $2",
-		3, {INT8OID, UUIDOID, BOOLOID}, NULL
+		3, {INT8OID, UUIDOID, BOOLOID}, NULL, 0
 	};
 	SubscriptionRow sub;
 	bool		enabled;
@@ -389,7 +389,7 @@ csp_rename(PG_FUNCTION_ARGS)
 	static CspPlan plan = {
 		"UPDATE csp.subscription SET friendly_name = $3"
 		" WHERE billing_account_id = $1 AND subscription_id = $2",
-		3, {INT8OID, UUIDOID, TEXTOID}, NULL
+		3, {INT8OID, UUIDOID, TEXTOID}, NULL, 0
 	};
 	SubscriptionRow sub;
 	char	   *name;

@@ -42,11 +42,11 @@ csp_lock_partner(const char *partner_id, char **status, bool for_update)
 {
 	static CspPlan share = {
 		"SELECT kind::text, status FROM csp.partner WHERE partner_id = $1 FOR SHARE",
-		1, {TEXTOID}, NULL
+		1, {TEXTOID}, NULL, 0
 	};
 	static CspPlan update = {
 		"SELECT kind::text, status FROM csp.partner WHERE partner_id = $1 FOR UPDATE",
-		1, {TEXTOID}, NULL
+		1, {TEXTOID}, NULL, 0
 	};
 	Datum		id = CStringGetTextDatum(partner_id);
 
@@ -69,7 +69,7 @@ csp_create_partner(PG_FUNCTION_ARGS)
 	static CspPlan insert = {
 		"INSERT INTO csp.partner (partner_id, name, kind, country, status, indirect_provider_id, created_at)"
 		" VALUES ($1, $2, $3::csp.partner_kind, $4, $5, $6, $7) ON CONFLICT (partner_id) DO NOTHING",
-		7, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID}, NULL
+		7, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID}, NULL, 0
 	};
 	char	   *partner_id;
 	char	   *name;
@@ -140,7 +140,7 @@ csp_set_partner_status(PG_FUNCTION_ARGS)
 	static const char *const args[] = {"partner_id", "status"};
 	static CspPlan update = {
 		"UPDATE csp.partner SET status = $2 WHERE partner_id = $1",
-		2, {TEXTOID, TEXTOID}, NULL
+		2, {TEXTOID, TEXTOID}, NULL, 0
 	};
 	char	   *partner_id;
 	char	   *status;
@@ -176,17 +176,17 @@ csp_link_partner_billing(PG_FUNCTION_ARGS)
 	static const char *const args[] = {"partner_id", "billing_account_id", "billing_profile_id", "accept_mca"};
 	static CspPlan mca = {
 		"SELECT mca_accepted_at IS NOT NULL FROM csp.billing_account WHERE billing_account_id = $1",
-		1, {INT8OID}, NULL
+		1, {INT8OID}, NULL, 0
 	};
 	static CspPlan accept = {
 		"UPDATE csp.billing_account SET mca_accepted_at = $2, mca_accepted_by = $3"
 		" WHERE billing_account_id = $1",
-		3, {INT8OID, TIMESTAMPTZOID, NAMEOID}, NULL
+		3, {INT8OID, TIMESTAMPTZOID, NAMEOID}, NULL, 0
 	};
 	static CspPlan link = {
 		"UPDATE csp.partner SET billing_account_id = $2, billing_profile_id = $3, linked_at = $4"
 		" WHERE partner_id = $1",
-		4, {TEXTOID, INT8OID, INT8OID, TIMESTAMPTZOID}, NULL
+		4, {TEXTOID, INT8OID, INT8OID, TIMESTAMPTZOID}, NULL, 0
 	};
 	char	   *partner_id;
 	int64		billing_account_id;

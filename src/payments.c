@@ -211,7 +211,7 @@ InsertPayment(int64 billing_account_id, int64 billing_profile_id, const char *ki
 		"  currency, amount, received_at, recorded_at)"
 		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING payment_id",
 		9, {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, NUMERICOID, TIMESTAMPTZOID,
-		TIMESTAMPTZOID}, NULL
+		TIMESTAMPTZOID}, NULL, 0
 	};
 	Datum		values[9];
 	char		nulls[9];
@@ -239,7 +239,7 @@ LockPayment(int64 payment_id, PaymentRow *pay)
 	static CspPlan plan = {
 		"SELECT billing_account_id, billing_profile_id, currency, amount, allocated"
 		"  FROM csp.payment WHERE payment_id = $1 FOR UPDATE",
-		1, {INT8OID}, NULL
+		1, {INT8OID}, NULL, 0
 	};
 	Datum		id = Int64GetDatum(payment_id);
 	bool		isnull;
@@ -262,7 +262,7 @@ LockInvoicesInOrder(RemittanceEntry *entries, int n)
 	static CspPlan plan = {
 		"SELECT 1 FROM csp.invoice WHERE invoice_number = ANY ($1)"
 		" ORDER BY invoice_number FOR UPDATE",
-		1, {TEXTARRAYOID}, NULL
+		1, {TEXTARRAYOID}, NULL, 0
 	};
 	Datum	   *numbers;
 	Datum		array;
@@ -292,7 +292,7 @@ AllocateToInvoice(PaymentRow *pay, const char *number, Numeric amount)
 		"SELECT billing_account_id, billing_profile_id, document_type, replaced_by, currency,"
 		"       GREATEST(total - paid, 0)"
 		"  FROM csp.invoice WHERE invoice_number = $1 FOR UPDATE",
-		1, {TEXTOID}, NULL
+		1, {TEXTOID}, NULL, 0
 	};
 	static CspPlan allocate = {
 		"WITH a AS ("
@@ -305,7 +305,7 @@ AllocateToInvoice(PaymentRow *pay, const char *number, Numeric amount)
 		")"
 		" UPDATE csp.invoice SET paid = paid + $4"
 		"  WHERE billing_account_id = $1 AND invoice_number = $3",
-		5, {INT8OID, INT8OID, TEXTOID, NUMERICOID, TIMESTAMPTZOID}, NULL
+		5, {INT8OID, INT8OID, TEXTOID, NUMERICOID, TIMESTAMPTZOID}, NULL, 0
 	};
 	Datum		values[5];
 	bool		isnull;
@@ -528,11 +528,11 @@ AllocateToRecentInvoices(PaymentRow *pay)
 	"   AND document_type IN ('invoice', 'rebill') AND replaced_by IS NULL AND paid < total"
 	static CspPlan lock = {
 		"SELECT 1" OPEN_INVOICES " ORDER BY invoice_number FOR UPDATE",
-		3, {INT8OID, INT8OID, TEXTOID}, NULL
+		3, {INT8OID, INT8OID, TEXTOID}, NULL, 0
 	};
 	static CspPlan recent = {
 		"SELECT invoice_number" OPEN_INVOICES " ORDER BY invoice_date DESC, invoice_number DESC",
-		3, {INT8OID, INT8OID, TEXTOID}, NULL
+		3, {INT8OID, INT8OID, TEXTOID}, NULL, 0
 	};
 	Datum		values[3];
 	SPITupleTable *open;

@@ -74,7 +74,7 @@ IsDirectProfileMember(Oid member)
 		"SELECT 1 FROM pg_catalog.pg_auth_members m"
 		"  JOIN pg_catalog.pg_roles g ON g.oid = m.roleid"
 		" WHERE g.rolname = '" PROFILE_MEMBER_ROLE "' AND m.member = $1",
-		1, {OIDOID}, NULL
+		1, {OIDOID}, NULL, 0
 	};
 	Datum		value = ObjectIdGetDatum(member);
 
@@ -107,7 +107,7 @@ csp_grant_profile_role(PG_FUNCTION_ARGS)
 		" (billing_account_id, billing_profile_id, member, profile_role, granted_by, granted_at)"
 		" VALUES ($1, $2, $3, $4, $5, $6)"
 		" ON CONFLICT (billing_account_id, billing_profile_id, member, profile_role) DO NOTHING",
-		6, {INT8OID, INT8OID, NAMEOID, TEXTOID, NAMEOID, TIMESTAMPTZOID}, NULL
+		6, {INT8OID, INT8OID, NAMEOID, TEXTOID, NAMEOID, TIMESTAMPTZOID}, NULL, 0
 	};
 	int64		billing_profile_id;
 	int64		billing_account_id;
@@ -157,11 +157,11 @@ csp_revoke_profile_role(PG_FUNCTION_ARGS)
 		"DELETE FROM csp.billing_profile_role"
 		" WHERE billing_account_id = $1 AND billing_profile_id = $2 AND member = $3"
 		"   AND profile_role = $4",
-		4, {INT8OID, INT8OID, NAMEOID, TEXTOID}, NULL
+		4, {INT8OID, INT8OID, NAMEOID, TEXTOID}, NULL, 0
 	};
 	static CspPlan remaining = {
 		"SELECT 1 FROM csp.billing_profile_role WHERE member = $1",
-		1, {NAMEOID}, NULL
+		1, {NAMEOID}, NULL, 0
 	};
 	int64		billing_profile_id;
 	int64		billing_account_id;
@@ -224,7 +224,7 @@ csp_revoke_profile_role(PG_FUNCTION_ARGS)
 void
 csp_check_profile_rights(int64 billing_profile_id, const char *action, bool invoice_manager)
 {
-	static CspPlan plan = {PROFILE_RIGHTS_SQL, 3, {OIDOID, INT8OID, TEXTARRAYOID}, NULL};
+	static CspPlan plan = {PROFILE_RIGHTS_SQL, 3, {OIDOID, INT8OID, TEXTARRAYOID}, NULL, 0};
 	Oid			caller = csp_caller();
 	Datum		values[3];
 	Datum		roles[3];
@@ -265,7 +265,7 @@ csp_invoice_profile(const char *invoice_number)
 {
 	static CspPlan plan = {
 		"SELECT billing_profile_id FROM csp.invoice WHERE invoice_number = $1",
-		1, {TEXTOID}, NULL
+		1, {TEXTOID}, NULL, 0
 	};
 	Datum		value = CStringGetTextDatum(invoice_number);
 	bool		isnull;

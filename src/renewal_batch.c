@@ -260,7 +260,8 @@ UpdateTerms(const RenewalArrays *a, TimestampTz now)
 		" WHERE s.billing_account_id = u.billing_account_id"
 		"   AND s.subscription_id = u.subscription_id AND s.term_end = u.old_end",
 		10, {TIMESTAMPTZOID, INT8ARRAYOID, UUIDARRAYOID, DATEARRAYOID, DATEARRAYOID,
-		DATEARRAYOID, TIMESTAMPTZARRAYOID, NUMERICARRAYOID, TEXTARRAYOID, DATEARRAYOID}, NULL
+		DATEARRAYOID, TIMESTAMPTZARRAYOID, NUMERICARRAYOID, TEXTARRAYOID, DATEARRAYOID}, NULL,
+		CURSOR_OPT_GENERIC_PLAN
 	};
 	Datum		values[10];
 
@@ -323,7 +324,7 @@ InsertLotsAndCharges(const RenewalArrays *a, TimestampTz now)
 		"        WHERE charge_type IN ('new', 'renew', 'cycleCharge') DO NOTHING",
 		12, {TIMESTAMPTZOID, TIMESTAMPTZOID, INT8ARRAYOID, UUIDARRAYOID, DATEARRAYOID,
 		INT4ARRAYOID, DATEARRAYOID, DATEARRAYOID, INT4ARRAYOID, NUMERICARRAYOID,
-		NUMERICARRAYOID, UUIDARRAYOID}, NULL
+		NUMERICARRAYOID, UUIDARRAYOID}, NULL, CURSOR_OPT_GENERIC_PLAN
 	};
 	Datum		values[12];
 
@@ -356,7 +357,7 @@ csp_renew_batch(const Datum *ids, int n, bool *done, void *arg)
 		" JOIN csp.subscription s ON s.subscription_id = k.id"
 		" JOIN csp.product p ON p.sku_id = s.sku_id"
 		" JOIN csp.customer c ON c.customer_id = s.customer_id",
-		1, {UUIDARRAYOID}, NULL
+		1, {UUIDARRAYOID}, NULL, CURSOR_OPT_GENERIC_PLAN
 	};
 	DateADT		today = *(DateADT *) arg;
 	TimestampTz now = csp_now();

@@ -58,7 +58,7 @@ SetNextChargeDate(const SubscriptionRow *sub, bool has_next, DateADT next)
 	static CspPlan plan = {
 		"UPDATE csp.subscription SET next_charge_date = $3"
 		" WHERE billing_account_id = $1 AND subscription_id = $2",
-		3, {INT8OID, UUIDOID, DATEOID}, NULL
+		3, {INT8OID, UUIDOID, DATEOID}, NULL, 0
 	};
 	Datum		arg = DateADTGetDatum(next);
 	char		null = has_next ? ' ' : 'n';
@@ -224,7 +224,7 @@ csp_run_cycle_charges(PG_FUNCTION_ARGS)
 		" WHERE next_charge_date <= $1 AND status IN ('active', 'suspended')"
 		"   AND (next_charge_date, subscription_id) > ($3, $4)"
 		" ORDER BY next_charge_date, subscription_id LIMIT $2 FOR UPDATE SKIP LOCKED",
-		4, {DATEOID, INT4OID, DATEOID, UUIDOID}, NULL
+		4, {DATEOID, INT4OID, DATEOID, UUIDOID}, NULL, 0
 	};
 	TimestampTz as_of = csp_job_instant_arg(fcinfo);
 	DateADT		today = terms_utc_date(as_of);
@@ -260,7 +260,7 @@ LoadScheduledChange(const SubscriptionRow *sub)
 	static CspPlan plan = {
 		"SELECT scheduled_change FROM csp.subscription"
 		" WHERE billing_account_id = $1 AND subscription_id = $2",
-		2, {INT8OID, UUIDOID}, NULL
+		2, {INT8OID, UUIDOID}, NULL, 0
 	};
 	Datum		values[2];
 	bool		isnull;
@@ -309,10 +309,10 @@ RenewOne(SubscriptionRow *sub, DateADT today)
 		"  scheduled_change = NULL, next_charge_date = $13, promotion_id = NULL"
 		" WHERE billing_account_id = $1 AND subscription_id = $2",
 		13, {INT8OID, UUIDOID, TEXTOID, INT4OID, TEXTOID, TEXTOID, DATEOID, DATEOID,
-		TIMESTAMPTZOID, TIMESTAMPTZOID, NUMERICOID, TEXTOID, DATEOID}, NULL
+		TIMESTAMPTZOID, TIMESTAMPTZOID, NUMERICOID, TEXTOID, DATEOID}, NULL, 0
 	};
 	static CspPlan trial_base = {
-		"SELECT trial_of FROM csp.product WHERE sku_id = $1", 1, {TEXTOID}, NULL
+		"SELECT trial_of FROM csp.product WHERE sku_id = $1", 1, {TEXTOID}, NULL, 0
 	};
 	TimestampTz now = csp_now();
 	int			terms_renewed = 0;
@@ -591,7 +591,7 @@ csp_run_renewals(PG_FUNCTION_ARGS)
 		" WHERE term_end < $1 AND status IN ('active', 'suspended')"
 		"   AND (term_end, subscription_id) > ($3, $4)"
 		" ORDER BY term_end, subscription_id LIMIT $2 FOR UPDATE SKIP LOCKED",
-		4, {DATEOID, INT4OID, DATEOID, UUIDOID}, NULL
+		4, {DATEOID, INT4OID, DATEOID, UUIDOID}, NULL, 0
 	};
 	TimestampTz as_of = csp_job_instant_arg(fcinfo);
 	DateADT		today = terms_utc_date(as_of);

@@ -41,7 +41,7 @@ Datum
 csp_ensure_group_roles(PG_FUNCTION_ARGS)
 {
 	static CspPlan exists = {
-		"SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", 1, {NAMEOID}, NULL
+		"SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", 1, {NAMEOID}, NULL, 0
 	};
 	int			i;
 
@@ -85,9 +85,9 @@ csp_ensure_group_roles(PG_FUNCTION_ARGS)
 void
 csp_check_account_access(int64 billing_account_id, bool owner_only, bool for_update)
 {
-	static CspPlan share = {ACCOUNT_ACCESS_SQL("FOR SHARE OF a"), 3, {INT8OID, OIDOID, TEXTARRAYOID}, NULL
+	static CspPlan share = {ACCOUNT_ACCESS_SQL("FOR SHARE OF a"), 3, {INT8OID, OIDOID, TEXTARRAYOID}, NULL, 0
 	};
-	static CspPlan update = {ACCOUNT_ACCESS_SQL("FOR UPDATE OF a"), 3, {INT8OID, OIDOID, TEXTARRAYOID}, NULL
+	static CspPlan update = {ACCOUNT_ACCESS_SQL("FOR UPDATE OF a"), 3, {INT8OID, OIDOID, TEXTARRAYOID}, NULL, 0
 	};
 	Datum		values[3];
 	Datum		roles[2];

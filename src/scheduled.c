@@ -28,7 +28,7 @@ RequireUpgradePath(const char *from_sku, const char *to_sku)
 {
 	static CspPlan plan = {
 		"SELECT 1 FROM csp.upgrade_path WHERE from_sku = $1 AND to_sku = $2",
-		2, {TEXTOID, TEXTOID}, NULL
+		2, {TEXTOID, TEXTOID}, NULL, 0
 	};
 	Datum		values[2];
 
@@ -57,15 +57,15 @@ csp_schedule_change(PG_FUNCTION_ARGS)
 		"  pg_catalog.jsonb_build_object('sku_id', $3, 'quantity', $4, 'term', $5,"
 		"    'billing_frequency', $6, 'coterm_end', $7))"
 		" WHERE billing_account_id = $1 AND subscription_id = $2",
-		7, {INT8OID, UUIDOID, TEXTOID, INT4OID, TEXTOID, TEXTOID, DATEOID}, NULL
+		7, {INT8OID, UUIDOID, TEXTOID, INT4OID, TEXTOID, TEXTOID, DATEOID}, NULL, 0
 	};
 	static CspPlan trial_base = {
-		"SELECT trial_of FROM csp.product WHERE sku_id = $1", 1, {TEXTOID}, NULL
+		"SELECT trial_of FROM csp.product WHERE sku_id = $1", 1, {TEXTOID}, NULL, 0
 	};
 	static CspPlan current = {
 		"SELECT scheduled_change FROM csp.subscription"
 		" WHERE billing_account_id = $1 AND subscription_id = $2",
-		2, {INT8OID, UUIDOID}, NULL
+		2, {INT8OID, UUIDOID}, NULL, 0
 	};
 	SubscriptionRow sub;
 	Jsonb	   *existing;
@@ -216,7 +216,7 @@ csp_clear_scheduled_change(PG_FUNCTION_ARGS)
 	static CspPlan clear = {
 		"UPDATE csp.subscription SET scheduled_change = NULL"
 		" WHERE billing_account_id = $1 AND subscription_id = $2 AND scheduled_change IS NOT NULL",
-		2, {INT8OID, UUIDOID}, NULL
+		2, {INT8OID, UUIDOID}, NULL, 0
 	};
 	SubscriptionRow sub;
 

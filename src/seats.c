@@ -33,7 +33,7 @@ UpdateQuantity(const SubscriptionRow *sub, int32 quantity)
 	static CspPlan plan = {
 		"UPDATE csp.subscription SET quantity = $3"
 		" WHERE billing_account_id = $1 AND subscription_id = $2",
-		3, {INT8OID, UUIDOID, INT4OID}, NULL
+		3, {INT8OID, UUIDOID, INT4OID}, NULL, 0
 	};
 	Datum		arg = Int32GetDatum(quantity);
 
@@ -46,7 +46,7 @@ TakeFromLot(int64 billing_account_id, int64 lot_id, int32 seats)
 	static CspPlan plan = {
 		"UPDATE csp.seat_lot SET quantity = quantity - $3"
 		" WHERE billing_account_id = $1 AND lot_id = $2",
-		3, {INT8OID, INT8OID, INT4OID}, NULL
+		3, {INT8OID, INT8OID, INT4OID}, NULL, 0
 	};
 	Datum		values[3];
 
@@ -65,7 +65,7 @@ ReduceSeats(SubscriptionRow *sub, int32 seats)
 {
 	static CspPlan lots = {
 		REDUCIBLE_LOTS " ORDER BY added_at DESC, lot_id DESC FOR UPDATE",
-		4, {INT8OID, UUIDOID, DATEOID, TIMESTAMPTZOID}, NULL
+		4, {INT8OID, UUIDOID, DATEOID, TIMESTAMPTZOID}, NULL, 0
 	};
 	Datum		values[4];
 	SPITupleTable *found;
@@ -198,7 +198,7 @@ csp_reducible_licenses(PG_FUNCTION_ARGS)
 	static const char *const args[] = {"subscription_id"};
 	static CspPlan lots = {
 		REDUCIBLE_LOTS " ORDER BY reducible_until, lot_id",
-		4, {INT8OID, UUIDOID, DATEOID, TIMESTAMPTZOID}, NULL
+		4, {INT8OID, UUIDOID, DATEOID, TIMESTAMPTZOID}, NULL, 0
 	};
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	SubscriptionRow sub;
@@ -247,7 +247,7 @@ csp_move_seats_out(SubscriptionRow *sub, int32 seats)
 		"SELECT lot_id, quantity FROM csp.seat_lot"
 		" WHERE billing_account_id = $1 AND subscription_id = $2 AND term_start = $3 AND quantity > 0"
 		" ORDER BY added_at DESC, lot_id DESC FOR UPDATE",
-		3, {INT8OID, UUIDOID, DATEOID}, NULL
+		3, {INT8OID, UUIDOID, DATEOID}, NULL, 0
 	};
 	Datum		values[3];
 	SPITupleTable *found;

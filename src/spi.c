@@ -26,7 +26,8 @@ csp_spi_plan(CspPlan *plan)
 {
 	if (plan->plan == NULL)
 	{
-		SPIPlanPtr	prepared = SPI_prepare(plan->sql, plan->nargs, plan->argtypes);
+		SPIPlanPtr	prepared = SPI_prepare_cursor(plan->sql, plan->nargs, plan->argtypes,
+												  plan->cursor_options);
 
 		if (prepared == NULL)
 			elog(ERROR, "could not prepare \"%s\": %s",

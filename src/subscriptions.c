@@ -78,9 +78,9 @@ csp_subscription_from_tuple(HeapTuple t, TupleDesc d, SubscriptionRow *sub)
 bool
 csp_load_subscription(Datum subscription_id, SubscriptionRow *sub, bool for_update)
 {
-	static CspPlan plain = {SUBSCRIPTION_SELECT, 1, {UUIDOID}, NULL
+	static CspPlan plain = {SUBSCRIPTION_SELECT, 1, {UUIDOID}, NULL, 0
 	};
-	static CspPlan locking = {SUBSCRIPTION_SELECT " FOR UPDATE OF s", 1, {UUIDOID}, NULL
+	static CspPlan locking = {SUBSCRIPTION_SELECT " FOR UPDATE OF s", 1, {UUIDOID}, NULL, 0
 	};
 
 	csp_spi_run(for_update ? &locking : &plain, &subscription_id, NULL, !for_update, 1);
@@ -152,7 +152,7 @@ csp_count_update(SubscriptionRow *sub)
 	static CspPlan plan = {
 		"UPDATE csp.subscription SET update_count = update_count + 1"
 		" WHERE billing_account_id = $1 AND subscription_id = $2",
-		2, {INT8OID, UUIDOID}, NULL
+		2, {INT8OID, UUIDOID}, NULL, 0
 	};
 
 	if (sub->update_count >= 1200)
@@ -198,7 +198,7 @@ csp_live_addons(const SubscriptionRow *base)
 		"SELECT count(*) FROM csp.subscription"
 		" WHERE billing_account_id = $1 AND parent_subscription_id = $2"
 		"   AND status IN ('active', 'suspended')",
-		2, {INT8OID, UUIDOID}, NULL
+		2, {INT8OID, UUIDOID}, NULL, 0
 	};
 	Datum		values[2];
 	bool		isnull;
@@ -235,7 +235,7 @@ csp_set_subscription_status(const SubscriptionRow *sub, const char *status)
 	static CspPlan plan = {
 		"UPDATE csp.subscription SET status = $3"
 		" WHERE billing_account_id = $1 AND subscription_id = $2",
-		3, {INT8OID, UUIDOID, TEXTOID}, NULL
+		3, {INT8OID, UUIDOID, TEXTOID}, NULL, 0
 	};
 	Datum		arg = CStringGetTextDatum(status);
 
@@ -303,7 +303,7 @@ csp_insert_seat_lot_until(const SubscriptionRow *sub, const char *source, int32 
 		"INSERT INTO csp.seat_lot (billing_account_id, subscription_id, term_start, source,"
 		"  added_at, reducible_until, quantity_added, quantity)"
 		" VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING lot_id",
-		7, {INT8OID, UUIDOID, DATEOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID}, NULL
+		7, {INT8OID, UUIDOID, DATEOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID}, NULL, 0
 	};
 	Datum		values[7];
 	bool		isnull;
@@ -364,7 +364,7 @@ csp_check_addon_rules_after(Datum customer_id, const char *sku_id, bool addon_ch
 		"            WHERE s.customer_id = $1 AND s.sku_id = ANY (a.addon_of)"
 		"              AND s.status IN ('active', 'suspended')) b"
 		" WHERE a.addon_of IS NOT NULL AND (a.sku_id = $2 OR $2 = ANY (a.addon_of))",
-		3, {UUIDOID, TEXTOID, INT8OID}, NULL
+		3, {UUIDOID, TEXTOID, INT8OID}, NULL, 0
 	};
 	Datum		values[3];
 	uint64		i;
@@ -438,7 +438,7 @@ CheckReseller(const char *partner_kind, const char *provider_id, const char *res
 {
 	static CspPlan plan = {
 		"SELECT kind::text, indirect_provider_id FROM csp.partner WHERE partner_id = $1",
-		1, {TEXTOID}, NULL
+		1, {TEXTOID}, NULL, 0
 	};
 	Datum		id = CStringGetTextDatum(reseller_id);
 	char	   *kind;
@@ -488,7 +488,7 @@ LoadCustomerFacts(Datum customer_id, CustomerFacts *facts)
 		"  LEFT JOIN csp.billing_profile bp"
 		"    ON bp.billing_account_id = p.billing_account_id AND bp.billing_profile_id = p.billing_profile_id"
 		" WHERE c.customer_id = $1 FOR SHARE OF c, p",
-		1, {UUIDOID}, NULL
+		1, {UUIDOID}, NULL, 0
 	};
 	HeapTuple	t;
 	TupleDesc	d;
@@ -526,7 +526,7 @@ LoadProductFacts(const char *sku_id, ProductFacts *facts)
 	static CspPlan plan = {
 		"SELECT billing_type, trial_of, one_per_customer, addon_of IS NOT NULL, publisher"
 		"  FROM csp.product WHERE sku_id = $1",
-		1, {TEXTOID}, NULL
+		1, {TEXTOID}, NULL, 0
 	};
 	Datum		id = CStringGetTextDatum(sku_id);
 	bool		isnull;
@@ -553,7 +553,7 @@ CheckOnePerCustomer(Datum customer_id, const char *sku_id, bool is_trial)
 		"SELECT subscription_id, status FROM csp.subscription"
 		" WHERE customer_id = $1 AND sku_id = $2 AND status IN ('active', 'suspended')"
 		" ORDER BY status LIMIT 1",
-		2, {UUIDOID, TEXTOID}, NULL
+		2, {UUIDOID, TEXTOID}, NULL, 0
 	};
 	Datum		values[2];
 	char	   *existing;
@@ -593,7 +593,7 @@ FindAddonBase(Datum customer_id, const char *sku_id, bool has_target, Datum targ
 		" WHERE a.sku_id = $2 AND s.customer_id = $1 AND s.sku_id = ANY (a.addon_of)"
 		"   AND s.status = 'active' AND ($3::uuid IS NULL OR s.subscription_id = $3)"
 		" ORDER BY s.term_end DESC, s.purchased_at LIMIT 1",
-		3, {UUIDOID, TEXTOID, UUIDOID}, NULL
+		3, {UUIDOID, TEXTOID, UUIDOID}, NULL, 0
 	};
 	Datum		values[3];
 	char		nulls[3] = "   ";
@@ -637,7 +637,7 @@ ResolveSection(int64 billing_account_id, int64 billing_profile_id, bool given, i
 		"SELECT invoice_section_id FROM csp.invoice_section"
 		" WHERE billing_account_id = $1 AND billing_profile_id = $2"
 		"   AND (invoice_section_id = $3 OR ($3 IS NULL AND is_default))",
-		3, {INT8OID, INT8OID, INT8OID}, NULL
+		3, {INT8OID, INT8OID, INT8OID}, NULL, 0
 	};
 	Datum		values[3];
 	char		nulls[3] = "   ";
@@ -677,7 +677,7 @@ csp_create_subscription(const NewSubscription *ns, SubscriptionRow *sub)
 		" RETURNING subscription_id",
 		23, {INT8OID, INT8OID, INT8OID, UUIDOID, TEXTOID, TEXTOID, TEXTOID, INT4OID, BOOLOID,
 			BOOLOID, TEXTOID, TEXTOID, DATEOID, DATEOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
-		NUMERICOID, TEXTOID, TEXTOID, UUIDOID, TEXTOID, TEXTARRAYOID, DATEOID}, NULL
+		NUMERICOID, TEXTOID, TEXTOID, UUIDOID, TEXTOID, TEXTARRAYOID, DATEOID}, NULL, 0
 	};
 	Datum		values[23];
 	char		nulls[23];

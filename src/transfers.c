@@ -45,7 +45,7 @@ LoadTargetPartner(const char *partner_id, TargetPartner *target)
 		"    ON s.billing_account_id = p.billing_account_id AND s.billing_profile_id = p.billing_profile_id"
 		"   AND s.is_default"
 		" WHERE p.partner_id = $1 FOR SHARE OF p",
-		1, {TEXTOID}, NULL
+		1, {TEXTOID}, NULL, 0
 	};
 	Datum		id = CStringGetTextDatum(partner_id);
 	bool		isnull;

@@ -30,7 +30,7 @@ CheckUpgradePath(const char *from_sku, const char *to_sku)
 	static CspPlan plan = {
 		"SELECT EXISTS (SELECT 1 FROM csp.upgrade_path WHERE from_sku = $1 AND to_sku = $2),"
 		"       EXISTS (SELECT 1 FROM csp.upgrade_path WHERE from_sku = $2 AND to_sku = $1)",
-		2, {TEXTOID, TEXTOID}, NULL
+		2, {TEXTOID, TEXTOID}, NULL, 0
 	};
 	Datum		values[2];
 	bool		isnull;
@@ -62,12 +62,12 @@ ReplaceSku(SubscriptionRow *sub, const char *to_sku, Numeric price, const char *
 		"UPDATE csp.subscription SET sku_id = $3, unit_price = $4, pricing_currency = $5,"
 		"  cancellation_allowed_until = least(cancellation_allowed_until, $6), scheduled_change = NULL"
 		" WHERE billing_account_id = $1 AND subscription_id = $2",
-		6, {INT8OID, UUIDOID, TEXTOID, NUMERICOID, TEXTOID, TIMESTAMPTZOID}, NULL
+		6, {INT8OID, UUIDOID, TEXTOID, NUMERICOID, TEXTOID, TIMESTAMPTZOID}, NULL, 0
 	};
 	static CspPlan close_lots = {
 		"UPDATE csp.seat_lot SET reducible_until = least(reducible_until, $4)"
 		" WHERE billing_account_id = $1 AND subscription_id = $2 AND term_start = $3",
-		4, {INT8OID, UUIDOID, DATEOID, TIMESTAMPTZOID}, NULL
+		4, {INT8OID, UUIDOID, DATEOID, TIMESTAMPTZOID}, NULL, 0
 	};
 	Datum		values[6];
 	Datum		id = sub->subscription_id;
@@ -91,7 +91,7 @@ DropScheduledChange(const SubscriptionRow *sub)
 	static CspPlan plan = {
 		"UPDATE csp.subscription SET scheduled_change = NULL"
 		" WHERE billing_account_id = $1 AND subscription_id = $2 AND scheduled_change IS NOT NULL",
-		2, {INT8OID, UUIDOID}, NULL
+		2, {INT8OID, UUIDOID}, NULL, 0
 	};
 
 	csp_run_on_subscription(&plan, sub, NULL, NULL, 0);

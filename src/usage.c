@@ -54,7 +54,7 @@ csp_record_usage(PG_FUNCTION_ARGS)
 	static CspPlan purchased = {
 		"SELECT csp.utc_date(purchased_at) FROM csp.subscription"
 		" WHERE billing_account_id = $1 AND subscription_id = $2",
-		2, {INT8OID, UUIDOID}, NULL
+		2, {INT8OID, UUIDOID}, NULL, 0
 	};
 	static CspPlan insert = {
 		"INSERT INTO csp.charge (billing_account_id, billing_profile_id, invoice_section_id,"
@@ -65,7 +65,7 @@ csp_record_usage(PG_FUNCTION_ARGS)
 		"  $13, $14, $15, $16, $17)",
 		17, {INT8OID, INT8OID, INT8OID, TEXTOID, UUIDOID, UUIDOID, TEXTOID, DATEOID,
 			TIMESTAMPTZOID, NUMERICOID, NUMERICOID, NUMERICOID, TEXTOID, TEXTOID, NUMERICOID,
-		UUIDOID, TEXTOID}, NULL
+		UUIDOID, TEXTOID}, NULL, 0
 	};
 	Datum		subscription_id;
 	DateADT		usage_date;
