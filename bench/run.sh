@@ -263,19 +263,27 @@ WITH o AS (SELECT s.* FROM bench.sub_copy s WHERE s.subscription_id = (SELECT su
      u AS (UPDATE bench.sub_copy s SET quantity = s.quantity + :q, update_count = s.update_count + 1 FROM o WHERE s.billing_account_id = o.billing_account_id AND s.subscription_id = o.subscription_id RETURNING s.*, pg_catalog.to_jsonb(o) AS before_row, pg_catalog.to_jsonb(s) AS after_row),
      l AS (INSERT INTO bench.lot_copy (billing_account_id, subscription_id, term_start, source, added_at, reducible_until, quantity_added, quantity) SELECT billing_account_id, subscription_id, term_start, 'increase', now(), now() + interval '7 days', :q, :q FROM u RETURNING *),
      c AS (INSERT INTO bench.charge_copy (billing_account_id, billing_profile_id, invoice_section_id, partner_id, customer_id, subscription_id, sku_id, charge_type, charge_start, charge_end, cycle_start, posted_at, quantity, unit_price, days_charged, days_in_cycle, amount, currency, pricing_currency, fx_rate, reference_id, lot_id) SELECT u.billing_account_id, billing_profile_id, invoice_section_id, partner_id, customer_id, u.subscription_id, sku_id, 'addQuantity', '2026-01-02', '2026-01-31', '2026-01-01', now(), :q, unit_price, 30, 31, round(unit_price * :q * 30 / 31, 2), currency, pricing_currency, 1, gen_random_uuid(), l.lot_id FROM u JOIN l USING (billing_account_id, subscription_id))
-INSERT INTO bench.audit_copy (billing_account_id, at, actor, action, operation, object_type, object_id, before, after) SELECT billing_account_id, now(), current_user, 'change_quantity', 'update', 'subscription', subscription_id::text, before_row, after_row FROM u UNION ALL SELECT billing_account_id, now(), current_user, 'change_quantity', 'insert', 'seat_lot', lot_id::text, NULL, pg_catalog.to_jsonb(l) FROM l;
+INSERT INTO bench.audit_copy (billing_account_id, at, actor, action, operation, object_type, object_id, before, after) SELECT billing_account_id, now(), current_user, 'change_quantity', 'update', 'subscription', subscription_id::text, before_row, after_row FROM u UNION ALL SELECT billing_account_id, now(), current_user, 'change_quantity', 'insert', 'seat_lot', lot_id::text, NULL::jsonb, pg_catalog.to_jsonb(l) FROM l;
 WITH cu AS (SELECT s.* FROM bench.oltp_cust k JOIN LATERAL (SELECT * FROM bench.sub_copy s WHERE s.customer_id = k.customer_id LIMIT 1) s ON true WHERE k.n = :c),
      u AS (INSERT INTO bench.sub_copy (billing_account_id, billing_profile_id, invoice_section_id, customer_id, partner_id, sku_id, quantity, status, auto_renew, term, billing_frequency, term_start, term_end, term_started_at, cancellation_allowed_until, unit_price, currency, pricing_currency, next_charge_date, purchased_at) SELECT billing_account_id, billing_profile_id, invoice_section_id, customer_id, partner_id, 'BENCH-E3', :q, 'active', true, 'P1Y', 'monthly', '2026-01-02', '2027-01-01', now(), now() + interval '7 days', 36.00, 'EUR', 'EUR', '2026-02-02', now() FROM cu RETURNING *, pg_catalog.to_jsonb(sub_copy) AS after_row),
      l AS (INSERT INTO bench.lot_copy (billing_account_id, subscription_id, term_start, source, added_at, reducible_until, quantity_added, quantity) SELECT billing_account_id, subscription_id, term_start, 'purchase', now(), now() + interval '7 days', :q, :q FROM u RETURNING *),
      c AS (INSERT INTO bench.charge_copy (billing_account_id, billing_profile_id, invoice_section_id, partner_id, customer_id, subscription_id, sku_id, charge_type, charge_start, charge_end, cycle_start, posted_at, quantity, unit_price, days_charged, days_in_cycle, amount, currency, pricing_currency, fx_rate, reference_id, lot_id) SELECT u.billing_account_id, billing_profile_id, invoice_section_id, partner_id, customer_id, u.subscription_id, sku_id, 'new', '2026-01-02', '2026-02-01', '2026-01-02', now(), :q, 36.00, 31, 31, 36.00 * :q, currency, pricing_currency, 1, gen_random_uuid(), l.lot_id FROM u JOIN l USING (billing_account_id, subscription_id))
-INSERT INTO bench.audit_copy (billing_account_id, at, actor, action, operation, object_type, object_id, before, after) SELECT billing_account_id, now(), current_user, 'purchase', 'insert', 'subscription', subscription_id::text, NULL, after_row FROM u UNION ALL SELECT billing_account_id, now(), current_user, 'purchase', 'insert', 'seat_lot', lot_id::text, NULL, pg_catalog.to_jsonb(l) FROM l;
+INSERT INTO bench.audit_copy (billing_account_id, at, actor, action, operation, object_type, object_id, before, after) SELECT billing_account_id, now(), current_user, 'purchase', 'insert', 'subscription', subscription_id::text, NULL::jsonb, after_row FROM u UNION ALL SELECT billing_account_id, now(), current_user, 'purchase', 'insert', 'seat_lot', lot_id::text, NULL::jsonb, pg_catalog.to_jsonb(l) FROM l;
 END;
 EOF
 chmod a+r "$CSP_TMPDIR/writes.pgbench"
-tps() { sed -n 's/^tps = \([0-9.]*\) .*/\1/p' | head -n 1; }
-TPS_FLOOR=$(pgbench -n -c 2 -j 2 -T "$PGBENCH_SECONDS" -M prepared 2>&1 | tps)
-TPS_EXT=$(pgbench -n -c 2 -j 2 -T "$PGBENCH_SECONDS" -M prepared -f "$CSP_TMPDIR/csp.pgbench" 2>&1 | tps)
-TPS_WRITES=$(pgbench -n -c 2 -j 2 -T "$PGBENCH_SECONDS" -M prepared -f "$CSP_TMPDIR/writes.pgbench" 2>&1 | tps)
+tps() { sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$1" | head -n 1; }
+# pgbench's own output goes to $CSP_TMPDIR/pgbench-*.log; a client that fails
+# (pgbench exits 2) is reported, and its TPS still counts what completed
+run_pgbench() {
+    local name=$1; shift
+    pgbench -n -c 2 -j 2 -T "$PGBENCH_SECONDS" -M prepared "$@" >"$CSP_TMPDIR/pgbench-$name.log" 2>&1 ||
+        { log "pgbench $name exited $?:"; grep -iE 'error|abort|fail' "$CSP_TMPDIR/pgbench-$name.log" | head -n 5 | sed 's/^/bench:   /'; } >&2
+    tps "$CSP_TMPDIR/pgbench-$name.log"
+}
+TPS_FLOOR=$(run_pgbench tpcb)
+TPS_EXT=$(run_pgbench csp -f "$CSP_TMPDIR/csp.pgbench")
+TPS_WRITES=$(run_pgbench writes -f "$CSP_TMPDIR/writes.pgbench")
 "${PSQL[@]}" -c "ALTER DATABASE csp_test RESET csp.clock" \
     -c "INSERT INTO bench.result (op, n, ext_s, floor_s, goal, note) VALUES ('B3 OLTP (TPS, 2 clients)',
         $PGBENCH_SECONDS, ${TPS_EXT:-0}, ${TPS_FLOOR:-0}, '>= 1.0', 'ext = change_quantity + purchase per txn; floor = tpcb-like')" \

@@ -134,12 +134,12 @@ AuditPlanFor(Relation rel)
 		argtypes[6] = TEXTOID;
 		argtypes[7] = entry->rowtype;
 		argtypes[8] = entry->rowtype;
-		plan = SPI_prepare("INSERT INTO csp.audit_log"
+		plan = SPI_prepare_cursor("INSERT INTO csp.audit_log"
 						   " (billing_account_id, at, actor, action, operation,"
 						   "  object_type, object_id, before, after)"
 						   " VALUES ($1, $2, $3, $4, $5, $6, $7,"
 						   "  pg_catalog.to_jsonb($8), pg_catalog.to_jsonb($9))",
-						   9, argtypes);
+						   9, argtypes, CURSOR_OPT_GENERIC_PLAN);
 		if (plan == NULL || SPI_keepplan(plan) != 0)
 			elog(ERROR, "could not prepare the audit insert for \"%s\"",
 				 RelationGetRelationName(rel));
@@ -313,7 +313,8 @@ AuditStatementPlanFor(Relation rel, int operation, const char *id_column)
 							 operation == TRIGGER_EVENT_INSERT ?
 							 "NULL::jsonb, pg_catalog.to_jsonb(r)" : "pg_catalog.to_jsonb(r), NULL::jsonb",
 							 operation == TRIGGER_EVENT_INSERT ? "csp_new" : "csp_old");
-		plan = SPI_prepare(sql.data, 4, argtypes);
+		/* one plan whatever the parameters: a custom plan would be planned anew per statement */
+		plan = SPI_prepare_cursor(sql.data, 4, argtypes, CURSOR_OPT_GENERIC_PLAN);
 		if (plan == NULL || SPI_keepplan(plan) != 0)
 			elog(ERROR, "could not prepare the statement audit for \"%s\": %s",
 				 RelationGetRelationName(rel), SPI_result_code_string(SPI_result));

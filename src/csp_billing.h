@@ -113,9 +113,11 @@ typedef struct CspPlan
 	SPIPlanPtr	plan;
 
 	/*
-	 * CURSOR_OPT_GENERIC_PLAN for statements driven by arrays of keys: a
-	 * custom plan sees thousands of keys and may hash-join a scan of the
-	 * whole table, where one index probe per key is what the work needs.
+	 * 0 means CURSOR_OPT_GENERIC_PLAN (see spi.c).  Statements driven by
+	 * arrays of keys must stay generic: a custom plan sees thousands of
+	 * keys and may hash-join a scan of the whole table, where one index
+	 * probe per key is what the work needs.  CURSOR_OPT_CUSTOM_PLAN where
+	 * the sizes of the arrays should choose the join.
 	 */
 	int			cursor_options;
 } CspPlan;

@@ -320,7 +320,7 @@ InvoiceProfiles(Datum accounts, Datum profiles, DateADT today)
 		"    AND m.currency = c.currency"
 		"    AND m.natural_start = (csp.invoice_period(csp.utc_date(c.posted_at), b.anniversary_day)).period_start",
 		8, {INT8ARRAYOID, INT8ARRAYOID, DATEOID, INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID,
-		DATEARRAYOID, TEXTARRAYOID}, NULL, 0
+		DATEARRAYOID, TEXTARRAYOID}, NULL, CURSOR_OPT_CUSTOM_PLAN	/* hash join of lines and periods */
 	};
 	/* R13: every invoice's total is the sum of the lines attached to it */
 	static CspPlan settle = {
