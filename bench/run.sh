@@ -226,6 +226,13 @@ SELECT 'B4 BI billing_overview (cause)', (SELECT count(*) FROM csp.invoice),
   '-', 'the plain aggregate plus the view''s two csp.round_money calls and csp.now() per row';
 SQL
 
+# ---------------------------------------------------------------- the month's cycle charges
+# what pg_cron runs on the 1st besides renewals and invoicing (not a goal of
+# issue 7; done before B3 so that B3's calls do not catch up January's cycles)
+log "run_cycle_charges('2026-01-01') (not a goal; before B3): $("${PSQL[@]}" -c "SET csp.clock = '2026-01-01 00:20+00'" \
+    -c "SELECT count(*) FROM csp.subscription WHERE next_charge_date <= '2026-01-01' AND status IN ('active', 'suspended')" \
+    -c "SELECT bench.time('SELECT csp.run_cycle_charges()')" | paste -sd ' ' | awk '{print $1 " cycles charged in " $2 " s"}')"
+
 # ---------------------------------------------------------------- B3 OLTP
 log "B3 OLTP: pgbench -c 2, csp.change_quantity/csp.purchase vs built-in tpcb-like (${PGBENCH_SECONDS}s each)"
 pgbench -i -q -s 1 >/dev/null 2>&1

@@ -275,6 +275,7 @@ extern Datum csp_new_uuid(void);
 extern void csp_check_manageable(const SubscriptionRow *sub, const char *action);
 extern void csp_check_not_trial(const SubscriptionRow *sub, const char *action);
 extern void csp_count_update(SubscriptionRow *sub);
+extern void csp_check_update_limit(const SubscriptionRow *sub);
 extern void csp_check_addon_rules(Datum customer_id, const char *sku_id, bool addon_changed);
 extern void csp_check_addon_rules_after(Datum customer_id, const char *sku_id, bool addon_changed,
 										int64 base_delta);

@@ -548,7 +548,7 @@ csp_run_isolated_batch(CspBatchWork work, const Datum *ids, int n, bool *done,
 	batch.handled = 0;
 	if (RunInSubtransaction(RunBatchWork, &batch, job_context, &edata))
 		return batch.handled;
-	ereport(DEBUG1,
+	ereport(LOG,
 			(errmsg("set-based batch of %d subscriptions rolled back, each is taken one at a time: %s",
 					n, edata->message)));
 	FreeErrorData(edata);

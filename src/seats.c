@@ -40,6 +40,21 @@ UpdateQuantity(const SubscriptionRow *sub, int32 quantity)
 	csp_run_on_subscription(&plan, sub, &arg, NULL, 1);
 }
 
+/* The new quantity of a change_quantity call, counted as one update (R4.9). */
+static void
+UpdateQuantityCounted(SubscriptionRow *sub, int32 quantity)
+{
+	static CspPlan plan = {
+		"UPDATE csp.subscription SET quantity = $3, update_count = update_count + 1"
+		" WHERE billing_account_id = $1 AND subscription_id = $2",
+		3, {INT8OID, UUIDOID, INT4OID}, NULL, 0
+	};
+	Datum		arg = Int32GetDatum(quantity);
+
+	csp_run_on_subscription(&plan, sub, &arg, NULL, 1);
+	sub->update_count++;
+}
+
 static void
 TakeFromLot(int64 billing_account_id, int64 lot_id, int32 seats)
 {
@@ -169,7 +184,7 @@ csp_change_quantity(PG_FUNCTION_ARGS)
 
 	if (quantity != sub.quantity)
 	{
-		csp_count_update(&sub);
+		csp_check_update_limit(&sub);
 		if (quantity > sub.quantity)
 		{
 			/* R5.1: increases at any time, charged to the end of the current cycle */
@@ -180,7 +195,7 @@ csp_change_quantity(PG_FUNCTION_ARGS)
 		}
 		else
 			ReduceSeats(&sub, sub.quantity - quantity);
-		UpdateQuantity(&sub, quantity);
+		UpdateQuantityCounted(&sub, quantity);
 		csp_check_addon_rules(sub.customer_id, sub.sku_id, sub.has_parent);
 	}
 	csp_finish();

@@ -145,7 +145,11 @@ csp_check_not_trial(const SubscriptionRow *sub, const char *action)
 						 csp_date_to_cstring(sub->term_end))));
 }
 
-/* R4.9: a subscription can be updated at most 1,200 times. */
+/*
+ * R4.9: a subscription can be updated at most 1,200 times.  Counts one
+ * update; callers that write the subscription row anyway check with
+ * csp_check_update_limit and count in their own UPDATE.
+ */
 void
 csp_count_update(SubscriptionRow *sub)
 {
@@ -155,6 +159,15 @@ csp_count_update(SubscriptionRow *sub)
 		2, {INT8OID, UUIDOID}, NULL, 0
 	};
 
+	csp_check_update_limit(sub);
+	csp_run_on_subscription(&plan, sub, NULL, NULL, 0);
+	sub->update_count++;
+}
+
+/* NC010 when the subscription has used its 1,200 updates (R4.9). */
+void
+csp_check_update_limit(const SubscriptionRow *sub)
+{
 	if (sub->update_count >= 1200)
 		ereport(ERROR,
 				(errcode(ERRCODE_CSP_UPDATE_LIMIT),
@@ -162,8 +175,6 @@ csp_count_update(SubscriptionRow *sub)
 						csp_uuid_to_cstring(sub->subscription_id)),
 				 errdetail("A subscription can be updated at most 1,200 times (R4.9)."),
 				 errhint("Buy a second subscription of %s for further changes.", sub->sku_id)));
-	csp_run_on_subscription(&plan, sub, NULL, NULL, 0);
-	sub->update_count++;
 }
 
 /*
