@@ -139,3 +139,15 @@ CREATE TRIGGER audit_update AFTER UPDATE ON csp.seat_lot REFERENCING OLD TABLE A
     FOR EACH STATEMENT EXECUTE FUNCTION csp.audit_statement_trigger('lot_id');
 CREATE TRIGGER audit_delete AFTER DELETE ON csp.seat_lot REFERENCING OLD TABLE AS csp_old
     FOR EACH STATEMENT EXECUTE FUNCTION csp.audit_statement_trigger('lot_id');
+
+------------------------------------------------------------------------------
+-- The jobs' due indexes in their keyset order (date, id) (issue 7): a job's
+-- next batch starts after the last row it took instead of walking back over
+-- the rows it has already done.
+------------------------------------------------------------------------------
+DROP INDEX csp.subscription_live_by_end;
+CREATE INDEX subscription_live_by_end ON csp.subscription (term_end, subscription_id)
+    WHERE status IN ('active', 'suspended');
+DROP INDEX csp.subscription_charge_due;
+CREATE INDEX subscription_charge_due ON csp.subscription (next_charge_date, subscription_id)
+    WHERE next_charge_date IS NOT NULL AND status IN ('active', 'suspended');

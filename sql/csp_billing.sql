@@ -302,10 +302,12 @@ CREATE TABLE csp.subscription (
 CREATE INDEX ON csp.subscription (subscription_id);
 CREATE INDEX ON csp.subscription (customer_id, sku_id);
 CREATE INDEX ON csp.subscription (parent_subscription_id) WHERE parent_subscription_id IS NOT NULL;
--- what renewals and cycle charges scan
-CREATE INDEX subscription_live_by_end ON csp.subscription (term_end)
+-- what renewals and cycle charges scan, in the jobs' keyset order: a job's
+-- next batch starts after the last (date, id) it took, so it never walks
+-- back over the rows it has already done
+CREATE INDEX subscription_live_by_end ON csp.subscription (term_end, subscription_id)
     WHERE status IN ('active', 'suspended');
-CREATE INDEX subscription_charge_due ON csp.subscription (next_charge_date)
+CREATE INDEX subscription_charge_due ON csp.subscription (next_charge_date, subscription_id)
     WHERE next_charge_date IS NOT NULL AND status IN ('active', 'suspended');
 CREATE TRIGGER lifecycle BEFORE INSERT OR UPDATE OR DELETE ON csp.subscription
     FOR EACH ROW EXECUTE FUNCTION csp.subscription_lifecycle_trigger();

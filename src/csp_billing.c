@@ -25,7 +25,7 @@ _PG_init(void)
 	csp_audit_init();
 
 	DefineCustomBoolVariable("csp.set_based_jobs",
-							 "Lets csp.run_renewals renew plain subscriptions in set-based batches.",
+							 "Lets csp.run_renewals and csp.run_cycle_charges take plain subscriptions in set-based batches.",
 							 "Off: every subscription takes the per-row path.  The results are "
 							 "the same; the tests compare the two.",
 							 &csp_set_based_jobs,

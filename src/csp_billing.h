@@ -237,9 +237,10 @@ typedef int (*CspBatchWork) (const Datum *ids, int n, bool *done, void *arg);
 extern int	csp_run_isolated_batch(CspBatchWork work, const Datum *ids, int n, bool *done,
 								   void *arg, MemoryContext job_context);
 
-/* renewal_batch.c */
+/* job_batch.c */
 extern bool csp_set_based_jobs;	/* csp.set_based_jobs */
 extern int	csp_renew_batch(const Datum *ids, int n, bool *done, void *arg);
+extern int	csp_charge_batch(const Datum *ids, int n, bool *done, void *arg);
 extern TimestampTz csp_cancellation_deadline(const char *publisher, BillingFrequency freq,
 											 TimestampTz from);
 

@@ -233,7 +233,7 @@ csp_run_cycle_charges(PG_FUNCTION_ARGS)
 
 	work_arg[0] = &today;
 	work_arg[1] = &posted;
-	RunJob(&due, "run_cycle_charges", as_of, NULL, ChargeWork, work_arg,
+	RunJob(&due, "run_cycle_charges", as_of, csp_charge_batch, ChargeWork, work_arg,
 		   "Its cycle was not charged; the next run retries it.");
 	PG_RETURN_INT32((int32) posted);
 }

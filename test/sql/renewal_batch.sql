@@ -1,5 +1,5 @@
 --
--- The set-based path of csp.run_renewals (src/renewal_batch.c) against the
+-- The set-based path of csp.run_renewals (src/job_batch.c) against the
 -- per-row path (R6.6).
 --
 --   Part 1  Equivalence: a mixed renewal day run with csp.set_based_jobs off

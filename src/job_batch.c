@@ -1,28 +1,30 @@
 /*-------------------------------------------------------------------------
  *
- * renewal_batch.c
- *	  The set-based path of csp.run_renewals: a batch of plain renewals in
- *	  three statements.
+ * job_batch.c
+ *	  The set-based paths of the subscription jobs: a batch of plain
+ *	  renewals, or of plain cycle charges, in two statements.
  *
  * Most subscriptions due on a renewal day are plain: active, auto-renewing,
  * not a trial, not an add-on, nothing scheduled for the renewal, licence
  * based, their last cycle already charged, and one term behind at most.
  * Their renewal is the same for each (R6.6): the next natural term at the
  * price valid on its first day, a "renewal" seat lot with a new 168-hour
- * window, and the "renew" charge of the new term's first cycle.  The
- * arithmetic is the per-row path's own (terms.c, csp_period_line,
- * csp_line_amount); what is batched is the writing: one UPDATE of the
- * subscriptions and one statement that inserts the seat lots and their
- * charges, over arrays, instead of ~8 statements per subscription.
+ * window, and the "renew" charge of the new term's first cycle.  Likewise
+ * most subscriptions due for a cycle charge (R11.1) owe exactly one cycle.
+ * The arithmetic is the per-row path's own (terms.c, csp_period_line,
+ * csp_line_amount); what is batched is the writing: an UPDATE of the
+ * subscriptions and an INSERT of the lines (with their seat lots), over
+ * arrays, instead of ~8 statements and a subtransaction per subscription.
  *
  * Everything else (trials, scheduled changes, add-ons, expiries, missing
- * prices or rates, several missed terms) is left to the per-row path,
- * which runs each of them in a subtransaction of its own.  If the batch
- * fails as a whole, the caller rolls it back and renews each of its
+ * prices or rates, several missed terms or cycles) is left to the per-row
+ * path, which runs each of them in a subtransaction of its own.  If a batch
+ * fails as a whole, the caller rolls it back and takes each of its
  * subscriptions by the per-row path, so an error is still reported against
- * the one subscription it belongs to.
+ * the one subscription it belongs to.  csp.set_based_jobs = off turns the
+ * batches off; the tests compare the two paths row for row.
  *
- * src/renewal_batch.c
+ * src/job_batch.c
  *
  *-------------------------------------------------------------------------
  */
@@ -348,8 +350,12 @@ InsertLotsAndCharges(const RenewalArrays *a, TimestampTz now)
  * and sets done[i] for each one renewed; returns how many.  Runs inside a
  * subtransaction and an SPI connection of the caller's.
  */
-int
-csp_renew_batch(const Datum *ids, int n, bool *done, void *arg)
+/*
+ * The subscriptions ids[0..n-1] as SubscriptionRows, each with "nothing
+ * scheduled" and its position in ids (1-based) after the row's columns.
+ */
+static SPITupleTable *
+LoadBatch(const Datum *ids, int n, uint64 *nrows)
 {
 	static CspPlan load = {
 		"SELECT " CSP_SUBSCRIPTION_COLUMNS ", s.scheduled_change IS NULL, k.position"
@@ -359,9 +365,18 @@ csp_renew_batch(const Datum *ids, int n, bool *done, void *arg)
 		" JOIN csp.customer c ON c.customer_id = s.customer_id",
 		1, {UUIDARRAYOID}, NULL, CURSOR_OPT_GENERIC_PLAN
 	};
+	Datum		id_array = ArrayOf((Datum *) ids, NULL, n, UUIDOID);
+
+	csp_spi_run(&load, &id_array, NULL, false, 0);
+	*nrows = SPI_processed;
+	return SPI_tuptable;
+}
+
+int
+csp_renew_batch(const Datum *ids, int n, bool *done, void *arg)
+{
 	DateADT		today = *(DateADT *) arg;
 	TimestampTz now = csp_now();
-	Datum		id_array;
 	SPITupleTable *rows;
 	uint64		nrows,
 				i;
@@ -369,11 +384,7 @@ csp_renew_batch(const Datum *ids, int n, bool *done, void *arg)
 	Lookups    *cache = palloc0(sizeof(Lookups));
 	int64	   *positions = palloc(sizeof(int64) * n);
 
-	id_array = ArrayOf((Datum *) ids, NULL, n, UUIDOID);
-	csp_spi_run(&load, &id_array, NULL, false, 0);
-	rows = SPI_tuptable;
-	nrows = SPI_processed;
-
+	rows = LoadBatch(ids, n, &nrows);
 	AllocateArrays(&a, n);
 	for (i = 0; i < nrows; i++)
 	{
@@ -397,5 +408,214 @@ csp_renew_batch(const Datum *ids, int n, bool *done, void *arg)
 	InsertLotsAndCharges(&a, now);
 	for (i = 0; i < (uint64) a.n; i++)
 		done[positions[i] - 1] = true;
+	return a.n;
+}
+
+/*
+ * Cycle charges (R11.1): the subscriptions among ids[0..n-1] (locked by
+ * the caller) that owe exactly one cycle get its charge and their next
+ * charge date in two statements; done[i] is set for each one taken.  arg
+ * is run_cycle_charges' (today, posted count).  Returns how many it took.
+ */
+typedef struct CycleArrays
+{
+	int			n;
+	Datum	   *account;		/* int8 */
+	Datum	   *subscription;	/* uuid */
+	Datum	   *old_next;		/* date: the due cycle's start */
+	Datum	   *next_charge;	/* date, or NULL */
+	bool	   *next_charge_null;
+	Datum	   *charge_start;	/* date */
+	Datum	   *charge_end;		/* date */
+	Datum	   *cycle_start;	/* date */
+	Datum	   *days_in_cycle;	/* int4 */
+	Datum	   *amount;			/* numeric */
+	Datum	   *fx_rate;		/* numeric */
+	Datum	   *reference;		/* uuid */
+} CycleArrays;
+
+static void
+AllocateCycleArrays(CycleArrays *a, int capacity)
+{
+	a->n = 0;
+	a->account = palloc(sizeof(Datum) * capacity);
+	a->subscription = palloc(sizeof(Datum) * capacity);
+	a->old_next = palloc(sizeof(Datum) * capacity);
+	a->next_charge = palloc(sizeof(Datum) * capacity);
+	a->next_charge_null = palloc(sizeof(bool) * capacity);
+	a->charge_start = palloc(sizeof(Datum) * capacity);
+	a->charge_end = palloc(sizeof(Datum) * capacity);
+	a->cycle_start = palloc(sizeof(Datum) * capacity);
+	a->days_in_cycle = palloc(sizeof(Datum) * capacity);
+	a->amount = palloc(sizeof(Datum) * capacity);
+	a->fx_rate = palloc(sizeof(Datum) * capacity);
+	a->reference = palloc(sizeof(Datum) * capacity);
+}
+
+/*
+ * The one cycle a subscription owes, as csp_charge_due_cycles would post
+ * it; false (nothing appended) when it needs the per-row path: no cycle or
+ * several due, no seats, or no exchange rate.
+ */
+static bool
+AddCycle(CycleArrays *a, Lookups *cache, const SubscriptionRow *sub, DateADT today)
+{
+	TermsCycle	cycle;
+	ChargeLine	line;
+	DateADT		due = sub->next_charge_date;
+	DateADT		next = 0;
+	bool		has_next;
+	Numeric		fx_rate;
+	int			k = a->n;
+
+	if (!sub->has_next_charge || due > today || due > sub->term_end || sub->quantity <= 0 ||
+		(strcmp(sub->status, "active") != 0 && strcmp(sub->status, "suspended") != 0))
+		return false;
+	if (!terms_cycle_containing(sub->term_start, sub->term_end, sub->term, sub->frequency,
+								due, &cycle))
+		return false;
+	has_next = csp_next_cycle_start(sub->term_start, sub->term_end, sub->term, sub->frequency,
+									due, &next);
+	if (has_next && next <= today && next <= sub->term_end)
+		return false;			/* several cycles to catch up */
+	if (has_next && next > sub->term_end)
+		has_next = false;
+	fx_rate = FindRate(cache, sub->pricing_currency, sub->currency, today);
+	if (fx_rate == NULL)
+		return false;
+
+	line.charge_type = "cycleCharge";
+	line.charge_start = cycle.start;
+	line.charge_end = Min(cycle.end, sub->term_end);
+	line.cycle_start = cycle.full_start;
+	line.days_in_cycle = TERMS_CYCLE_DAYS(&cycle);
+	line.quantity = sub->quantity;
+	line.unit_price = sub->unit_price;
+	line.fx_rate = fx_rate;
+
+	a->account[k] = Int64GetDatum(sub->billing_account_id);
+	a->subscription[k] = sub->subscription_id;
+	a->old_next[k] = DateADTGetDatum(due);
+	a->next_charge[k] = DateADTGetDatum(next);
+	a->next_charge_null[k] = !has_next;
+	a->charge_start[k] = DateADTGetDatum(line.charge_start);
+	a->charge_end[k] = DateADTGetDatum(line.charge_end);
+	a->cycle_start[k] = DateADTGetDatum(line.cycle_start);
+	a->days_in_cycle[k] = Int32GetDatum(line.days_in_cycle);
+	a->amount[k] = NumericGetDatum(csp_line_amount(sub, &line));
+	a->fx_rate[k] = NumericGetDatum(fx_rate);
+	a->reference[k] = csp_new_uuid();
+	a->n++;
+	return true;
+}
+
+/* Every subscription taken moves its next charge date on; all must move. */
+static void
+MoveNextChargeDates(const CycleArrays *a)
+{
+	static CspPlan plan = {
+		"UPDATE csp.subscription s SET next_charge_date = u.next_charge_date"
+		"  FROM ROWS FROM (pg_catalog.unnest($1::bigint[]), pg_catalog.unnest($2::uuid[]),"
+		"                  pg_catalog.unnest($3::date[]), pg_catalog.unnest($4::date[]))"
+		"       AS u (billing_account_id, subscription_id, old_next, next_charge_date)"
+		" WHERE s.billing_account_id = u.billing_account_id"
+		"   AND s.subscription_id = u.subscription_id AND s.next_charge_date = u.old_next",
+		4, {INT8ARRAYOID, UUIDARRAYOID, DATEARRAYOID, DATEARRAYOID}, NULL, 0
+	};
+	Datum		values[4];
+
+	values[0] = ArrayOf(a->account, NULL, a->n, INT8OID);
+	values[1] = ArrayOf(a->subscription, NULL, a->n, UUIDOID);
+	values[2] = ArrayOf(a->old_next, NULL, a->n, DATEOID);
+	values[3] = ArrayOf(a->next_charge, a->next_charge_null, a->n, DATEOID);
+	csp_spi_run(&plan, values, NULL, false, 0);
+	if (SPI_processed != (uint64) a->n)
+		elog(ERROR, "set-based cycle charge moved " UINT64_FORMAT " of %d subscriptions",
+			 SPI_processed, a->n);
+}
+
+/*
+ * One statement posts the cycle charges; a line that already exists for
+ * the cycle is skipped, which keeps the job idempotent.  Returns the lines
+ * posted.
+ */
+static int64
+PostCycles(const CycleArrays *a, TimestampTz now)
+{
+	static CspPlan plan = {
+		"INSERT INTO csp.charge (billing_account_id, billing_profile_id, invoice_section_id,"
+		"        partner_id, customer_id, subscription_id, sku_id, charge_type, charge_start,"
+		"        charge_end, cycle_start, posted_at, quantity, unit_price, days_charged,"
+		"        days_in_cycle, amount, currency, pricing_currency, fx_rate, reference_id)"
+		" SELECT s.billing_account_id, s.billing_profile_id, s.invoice_section_id, s.partner_id,"
+		"        s.customer_id, s.subscription_id, s.sku_id, 'cycleCharge', u.charge_start,"
+		"        u.charge_end, u.cycle_start, $1, s.quantity, s.unit_price,"
+		"        u.charge_end - u.charge_start + 1, u.days_in_cycle, u.amount, s.currency,"
+		"        s.pricing_currency, u.fx_rate, u.reference_id"
+		"   FROM ROWS FROM (pg_catalog.unnest($2::bigint[]), pg_catalog.unnest($3::uuid[]),"
+		"                   pg_catalog.unnest($4::date[]), pg_catalog.unnest($5::date[]),"
+		"                   pg_catalog.unnest($6::date[]), pg_catalog.unnest($7::int4[]),"
+		"                   pg_catalog.unnest($8::numeric[]), pg_catalog.unnest($9::numeric[]),"
+		"                   pg_catalog.unnest($10::uuid[]))"
+		"        AS u (billing_account_id, subscription_id, charge_start, charge_end, cycle_start,"
+		"              days_in_cycle, amount, fx_rate, reference_id)"
+		"   JOIN csp.subscription s ON s.billing_account_id = u.billing_account_id"
+		"                          AND s.subscription_id = u.subscription_id"
+		"     ON CONFLICT (billing_account_id, subscription_id, cycle_start)"
+		"        WHERE charge_type IN ('new', 'renew', 'cycleCharge') DO NOTHING",
+		10, {TIMESTAMPTZOID, INT8ARRAYOID, UUIDARRAYOID, DATEARRAYOID, DATEARRAYOID,
+			DATEARRAYOID, INT4ARRAYOID, NUMERICARRAYOID, NUMERICARRAYOID, UUIDARRAYOID},
+		NULL, 0
+	};
+	Datum		values[10];
+
+	values[0] = TimestampTzGetDatum(now);
+	values[1] = ArrayOf(a->account, NULL, a->n, INT8OID);
+	values[2] = ArrayOf(a->subscription, NULL, a->n, UUIDOID);
+	values[3] = ArrayOf(a->charge_start, NULL, a->n, DATEOID);
+	values[4] = ArrayOf(a->charge_end, NULL, a->n, DATEOID);
+	values[5] = ArrayOf(a->cycle_start, NULL, a->n, DATEOID);
+	values[6] = ArrayOf(a->days_in_cycle, NULL, a->n, INT4OID);
+	values[7] = ArrayOf(a->amount, NULL, a->n, NUMERICOID);
+	values[8] = ArrayOf(a->fx_rate, NULL, a->n, NUMERICOID);
+	values[9] = ArrayOf(a->reference, NULL, a->n, UUIDOID);
+	csp_spi_run(&plan, values, NULL, false, 0);
+	return (int64) SPI_processed;
+}
+
+int
+csp_charge_batch(const Datum *ids, int n, bool *done, void *arg)
+{
+	DateADT		today = *(DateADT *) ((void **) arg)[0];
+	int64	   *posted = (int64 *) ((void **) arg)[1];
+	SPITupleTable *rows;
+	uint64		nrows,
+				i;
+	CycleArrays a;
+	Lookups    *cache = palloc0(sizeof(Lookups));
+	int64	   *positions = palloc(sizeof(int64) * n);
+	int64		lines;
+
+	rows = LoadBatch(ids, n, &nrows);
+	AllocateCycleArrays(&a, n);
+	for (i = 0; i < nrows; i++)
+	{
+		SubscriptionRow sub;
+		bool		isnull;
+
+		csp_subscription_from_tuple(rows->vals[i], rows->tupdesc, &sub);
+		if (AddCycle(&a, cache, &sub, today))
+			positions[a.n - 1] = DatumGetInt64(SPI_getbinval(rows->vals[i], rows->tupdesc,
+															 CSP_SUBSCRIPTION_NCOLUMNS + 2, &isnull));
+	}
+	if (a.n == 0)
+		return 0;
+
+	/* the per-row path charges first and then moves the date: the same rows result */
+	lines = PostCycles(&a, csp_now());
+	MoveNextChargeDates(&a);
+	for (i = 0; i < (uint64) a.n; i++)
+		done[positions[i] - 1] = true;
+	*posted += lines;
 	return a.n;
 }
