@@ -151,3 +151,43 @@ CREATE INDEX subscription_live_by_end ON csp.subscription (term_end, subscriptio
 DROP INDEX csp.subscription_charge_due;
 CREATE INDEX subscription_charge_due ON csp.subscription (next_charge_date, subscription_id)
     WHERE next_charge_date IS NOT NULL AND status IN ('active', 'suspended');
+
+------------------------------------------------------------------------------
+-- The money views read today's date once per query, not once per row
+-- (issue 7: (SELECT csp.utc_date(csp.now())) is an InitPlan)
+------------------------------------------------------------------------------
+CREATE OR REPLACE VIEW csp.billing_overview WITH (security_invoker = true) AS
+    SELECT i.billing_account_id, i.billing_profile_id, i.invoice_number, i.document_type,
+           i.replaces_invoice_number, i.period_start, i.period_end, i.invoice_date, i.published_on,
+           i.due_date, i.currency, i.total, csp.round_money(i.paid, i.currency) AS paid,
+           csp.round_money(CASE WHEN v.void THEN 0 ELSE GREATEST(i.total - i.paid, 0) END, i.currency)
+               AS amount_due,
+           CASE WHEN v.void THEN 'void'
+                WHEN i.paid >= i.total THEN 'paid'
+                WHEN i.due_date < (SELECT csp.utc_date(csp.now())) THEN 'overdue'
+                WHEN i.paid > 0 THEN 'partially_paid'
+                ELSE 'unpaid' END AS status
+      FROM csp.invoice i
+     CROSS JOIN LATERAL (SELECT i.document_type = 'void_note' OR i.replaced_by IS NOT NULL AS void) v;
+CREATE OR REPLACE VIEW csp.account_balance WITH (security_invoker = true) AS
+    WITH documents AS (
+        SELECT billing_account_id, billing_profile_id, currency,
+               sum(total) AS invoiced, sum(paid) AS paid,
+               sum(CASE WHEN due_date < (SELECT csp.utc_date(csp.now()))
+                        THEN GREATEST(total - paid, 0) ELSE 0 END) AS overdue
+          FROM csp.invoice
+         WHERE document_type IN ('invoice', 'rebill') AND replaced_by IS NULL
+         GROUP BY billing_account_id, billing_profile_id, currency
+    ), payments AS (
+        SELECT billing_account_id, billing_profile_id, currency, sum(amount - allocated) AS unallocated
+          FROM csp.payment
+         GROUP BY billing_account_id, billing_profile_id, currency
+    )
+    SELECT billing_account_id, billing_profile_id, currency,
+           csp.round_money(coalesce(d.invoiced, 0), currency) AS invoiced,
+           csp.round_money(coalesce(d.paid, 0), currency) AS paid,
+           csp.round_money(coalesce(d.invoiced, 0) - coalesce(d.paid, 0), currency) AS balance,
+           csp.round_money(coalesce(d.overdue, 0), currency) AS overdue,
+           csp.round_money(coalesce(p.unallocated, 0), currency) AS unallocated
+      FROM documents d
+      FULL JOIN payments p USING (billing_account_id, billing_profile_id, currency);

@@ -559,7 +559,7 @@ CREATE VIEW csp.billing_overview WITH (security_invoker = true) AS
                AS amount_due,
            CASE WHEN v.void THEN 'void'
                 WHEN i.paid >= i.total THEN 'paid'
-                WHEN i.due_date < csp.utc_date(csp.now()) THEN 'overdue'
+                WHEN i.due_date < (SELECT csp.utc_date(csp.now())) THEN 'overdue'
                 WHEN i.paid > 0 THEN 'partially_paid'
                 ELSE 'unpaid' END AS status
       FROM csp.invoice i
@@ -585,7 +585,7 @@ CREATE VIEW csp.account_balance WITH (security_invoker = true) AS
     WITH documents AS (
         SELECT billing_account_id, billing_profile_id, currency,
                sum(total) AS invoiced, sum(paid) AS paid,
-               sum(CASE WHEN due_date < csp.utc_date(csp.now())
+               sum(CASE WHEN due_date < (SELECT csp.utc_date(csp.now()))
                         THEN GREATEST(total - paid, 0) ELSE 0 END) AS overdue
           FROM csp.invoice
          WHERE document_type IN ('invoice', 'rebill') AND replaced_by IS NULL
