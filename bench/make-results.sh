@@ -8,8 +8,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 echo "# csp_billing benchmarks (issue 7)"
 echo
 echo "Produced by \`make bench SCALE=small|medium|large\` (bench/run.sh); ratio = extension / floor"
-echo "(B3: extension TPS / tpcb-like TPS). Floors run in the same run on the same server, on a"
-echo "copy of the same rows with the same indexes (no foreign keys, triggers or audit)."
+echo "(B3: extension TPS / tpcb-like TPS). Floors run in the same run on the same server, on full"
+echo "copies of the same tables (same rows, columns, CHECK constraints and indexes; no foreign keys,"
+echo "triggers or audit)."
 echo
 for s in small medium large; do
     if [ -f "results-$s.md" ]; then cat "results-$s.md"; echo; fi

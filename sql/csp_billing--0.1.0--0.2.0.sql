@@ -119,26 +119,23 @@ GRANT EXECUTE ON FUNCTION csp.now(), csp.round_money(numeric, text), csp.utc_dat
     TO csp_profile_member;
 
 ------------------------------------------------------------------------------
--- Statement-level audit for the tables the jobs write in bulk (issue 7)
+-- Buffered audit for the tables the jobs write in bulk (issue 7): the same
+-- audit rows, written with one INSERT when the statement ends (src/audit.c)
 ------------------------------------------------------------------------------
-CREATE FUNCTION csp.audit_statement_trigger() RETURNS trigger
-    AS 'MODULE_PATHNAME', 'csp_audit_statement_trigger' LANGUAGE C;
-REVOKE ALL ON FUNCTION csp.audit_statement_trigger() FROM PUBLIC;
+CREATE FUNCTION csp.audit_buffer_trigger() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'csp_audit_buffer_trigger' LANGUAGE C;
+REVOKE ALL ON FUNCTION csp.audit_buffer_trigger() FROM PUBLIC;
 DROP TRIGGER audit ON csp.subscription;
 DROP TRIGGER audit ON csp.seat_lot;
--- the tables the jobs write in bulk: the same audit rows, one INSERT per statement
-CREATE TRIGGER audit_insert AFTER INSERT ON csp.subscription REFERENCING NEW TABLE AS csp_new
-    FOR EACH STATEMENT EXECUTE FUNCTION csp.audit_statement_trigger('subscription_id');
-CREATE TRIGGER audit_update AFTER UPDATE ON csp.subscription REFERENCING OLD TABLE AS csp_old NEW TABLE AS csp_new
-    FOR EACH STATEMENT EXECUTE FUNCTION csp.audit_statement_trigger('subscription_id');
-CREATE TRIGGER audit_delete AFTER DELETE ON csp.subscription REFERENCING OLD TABLE AS csp_old
-    FOR EACH STATEMENT EXECUTE FUNCTION csp.audit_statement_trigger('subscription_id');
-CREATE TRIGGER audit_insert AFTER INSERT ON csp.seat_lot REFERENCING NEW TABLE AS csp_new
-    FOR EACH STATEMENT EXECUTE FUNCTION csp.audit_statement_trigger('lot_id');
-CREATE TRIGGER audit_update AFTER UPDATE ON csp.seat_lot REFERENCING OLD TABLE AS csp_old NEW TABLE AS csp_new
-    FOR EACH STATEMENT EXECUTE FUNCTION csp.audit_statement_trigger('lot_id');
-CREATE TRIGGER audit_delete AFTER DELETE ON csp.seat_lot REFERENCING OLD TABLE AS csp_old
-    FOR EACH STATEMENT EXECUTE FUNCTION csp.audit_statement_trigger('lot_id');
+DROP TRIGGER audit ON csp.invoice;
+-- the tables the jobs write in bulk: the same audit rows, buffered per row and
+-- written with one INSERT when the statement ends (src/audit.c)
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON csp.subscription
+    FOR EACH ROW EXECUTE FUNCTION csp.audit_buffer_trigger('subscription_id');
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON csp.seat_lot
+    FOR EACH ROW EXECUTE FUNCTION csp.audit_buffer_trigger('lot_id');
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON csp.invoice
+    FOR EACH ROW EXECUTE FUNCTION csp.audit_buffer_trigger('invoice_number');
 
 ------------------------------------------------------------------------------
 -- The jobs' due indexes in their keyset order (date, id) (issue 7): a job's

@@ -76,8 +76,8 @@ COMMENT ON FUNCTION csp.invoice_period(date, int) IS
 ------------------------------------------------------------------------------
 CREATE FUNCTION csp.audit_trigger() RETURNS trigger
     AS 'MODULE_PATHNAME', 'csp_audit_trigger' LANGUAGE C;
-CREATE FUNCTION csp.audit_statement_trigger() RETURNS trigger
-    AS 'MODULE_PATHNAME', 'csp_audit_statement_trigger' LANGUAGE C;
+CREATE FUNCTION csp.audit_buffer_trigger() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'csp_audit_buffer_trigger' LANGUAGE C;
 CREATE FUNCTION csp.append_only_trigger() RETURNS trigger
     AS 'MODULE_PATHNAME', 'csp_append_only_trigger' LANGUAGE C;
 
@@ -482,7 +482,7 @@ CREATE INDEX ON csp.payment_allocation (billing_account_id, payment_id);
 CREATE INDEX ON csp.payment_allocation (billing_account_id, invoice_number);
 
 CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON csp.invoice
-    FOR EACH ROW EXECUTE FUNCTION csp.audit_trigger('invoice_number');
+    FOR EACH ROW EXECUTE FUNCTION csp.audit_buffer_trigger('invoice_number');
 CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON csp.payment
     FOR EACH ROW EXECUTE FUNCTION csp.audit_trigger('payment_id');
 CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON csp.payment_allocation
@@ -767,19 +767,12 @@ CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON csp.price
     FOR EACH ROW EXECUTE FUNCTION csp.audit_trigger('sku_id');
 CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON csp.fx_rate
     FOR EACH ROW EXECUTE FUNCTION csp.audit_trigger('from_currency');
--- the tables the jobs write in bulk: the same audit rows, one INSERT per statement
-CREATE TRIGGER audit_insert AFTER INSERT ON csp.subscription REFERENCING NEW TABLE AS csp_new
-    FOR EACH STATEMENT EXECUTE FUNCTION csp.audit_statement_trigger('subscription_id');
-CREATE TRIGGER audit_update AFTER UPDATE ON csp.subscription REFERENCING OLD TABLE AS csp_old NEW TABLE AS csp_new
-    FOR EACH STATEMENT EXECUTE FUNCTION csp.audit_statement_trigger('subscription_id');
-CREATE TRIGGER audit_delete AFTER DELETE ON csp.subscription REFERENCING OLD TABLE AS csp_old
-    FOR EACH STATEMENT EXECUTE FUNCTION csp.audit_statement_trigger('subscription_id');
-CREATE TRIGGER audit_insert AFTER INSERT ON csp.seat_lot REFERENCING NEW TABLE AS csp_new
-    FOR EACH STATEMENT EXECUTE FUNCTION csp.audit_statement_trigger('lot_id');
-CREATE TRIGGER audit_update AFTER UPDATE ON csp.seat_lot REFERENCING OLD TABLE AS csp_old NEW TABLE AS csp_new
-    FOR EACH STATEMENT EXECUTE FUNCTION csp.audit_statement_trigger('lot_id');
-CREATE TRIGGER audit_delete AFTER DELETE ON csp.seat_lot REFERENCING OLD TABLE AS csp_old
-    FOR EACH STATEMENT EXECUTE FUNCTION csp.audit_statement_trigger('lot_id');
+-- the tables the jobs write in bulk: the same audit rows, buffered per row and
+-- written with one INSERT when the statement ends (src/audit.c)
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON csp.subscription
+    FOR EACH ROW EXECUTE FUNCTION csp.audit_buffer_trigger('subscription_id');
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON csp.seat_lot
+    FOR EACH ROW EXECUTE FUNCTION csp.audit_buffer_trigger('lot_id');
 
 ------------------------------------------------------------------------------
 -- Set-up functions (R1-R4, R12)

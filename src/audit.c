@@ -21,15 +21,19 @@
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
+#include "executor/executor.h"
 #include "miscadmin.h"
-#include "lib/stringinfo.h"
+#include "nodes/makefuncs.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/guc.h"
 #include "utils/rls.h"
-#include "utils/tuplestore.h"
+#include "utils/snapmgr.h"
 
 PG_FUNCTION_INFO_V1(csp_audit_trigger);
 
@@ -52,20 +56,46 @@ csp_caller(void)
 	return GetOuterUserId();
 }
 
+static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
+
+static int	BufferedRows(void);
+static void ForgetBuffers(void);
+static void FlushAuditBuffers(void);
+static void AuditExecutorEnd(QueryDesc *queryDesc);
+static void DropAbortedAuditRows(SubXactEvent event, SubTransactionId mySubid,
+								 SubTransactionId parentSubid, void *arg);
+
 static void
 ResetActionAtTransactionEnd(XactEvent event, void *arg)
 {
 	(void) arg;
+	/*
+	 * Audit rows that no ExecutorEnd wrote (COPY) are written before commit,
+	 * under a snapshot of their own as deferred triggers are.
+	 */
+	if ((event == XACT_EVENT_PRE_COMMIT || event == XACT_EVENT_PRE_PREPARE) &&
+		BufferedRows() > 0)
+	{
+		PushActiveSnapshot(GetTransactionSnapshot());
+		FlushAuditBuffers();
+		PopActiveSnapshot();
+	}
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
 		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT ||
 		event == XACT_EVENT_PREPARE)
+	{
 		current_action = NULL;
+		ForgetBuffers();
+	}
 }
 
 void
 csp_audit_init(void)
 {
 	RegisterXactCallback(ResetActionAtTransactionEnd, NULL);
+	RegisterSubXactCallback(DropAbortedAuditRows, NULL);
+	prev_ExecutorEnd = ExecutorEnd_hook;
+	ExecutorEnd_hook = AuditExecutorEnd;
 }
 
 /*
@@ -239,153 +269,368 @@ csp_audit_trigger(PG_FUNCTION_ARGS)
 }
 
 /*
- * The statement-level form, for the tables the jobs write in bulk
- * (subscriptions and seat lots): one INSERT ... SELECT per statement
- * writes the same rows the row-level trigger would, one per changed row,
- * reading the statement's transition tables (csp_old, csp_new).  Old and
- * new versions of an updated row are paired by the id column, which must
- * be a key of the table that updates never change; each statement's
- * audit rows are checked against the number of changed rows.
+ * Buffered audit, for the tables the jobs write in bulk (subscriptions,
+ * seat lots, invoices).  The row trigger csp.audit_buffer_trigger('id')
+ * turns each changed row into the audit row the immediate trigger would
+ * write (who, when, which action, the whole row before/after as jsonb) and
+ * keeps it in memory; when the statement that changed the rows ends
+ * (ExecutorEnd, after all its triggers have fired), one INSERT writes them
+ * all.  A statement that changes a thousand subscriptions thus costs one
+ * audit INSERT, not a thousand.
  *
- * One kept plan per table and operation; the transition tables are
- * registered afresh for every statement (SPI_register_trigger_data).
+ * Nothing can be lost: rows buffered in a subtransaction that aborts are
+ * dropped with it (they describe changes that were rolled back); rows a
+ * statement without an executor left behind (COPY) are written before the
+ * transaction commits.  The buffer is emptied at every flush and at
+ * transaction end, so memory does not grow with the number of statements.
+ *
+ * Why not a statement-level trigger: PostgreSQL allocates bookkeeping for
+ * AFTER STATEMENT triggers (and transition tables) in the subtransaction's
+ * CurTransactionContext, which a committed subtransaction keeps until the
+ * top transaction ends.  A job that takes 100,000 subscriptions one
+ * subtransaction at a time then held 800 MB; with this buffer, 4 MB.
  */
-typedef struct AuditStatementKey
+typedef struct AuditBuffer
 {
 	Oid			relid;
-	int			operation;		/* TRIGGER_EVENT_INSERT / _UPDATE / _DELETE */
-} AuditStatementKey;
+	int			n;
+	int			capacity;
+	SubTransactionId *subxacts;	/* where each row was buffered */
+	Datum	   *accounts;		/* int8 */
+	bool	   *account_nulls;
+	Datum	   *ats;			/* timestamptz */
+	Datum	   *actors;			/* name */
+	Datum	   *actions;		/* text */
+	Datum	   *operations;		/* text */
+	Datum	   *object_ids;		/* text */
+	Datum	   *befores;		/* jsonb */
+	bool	   *before_nulls;
+	Datum	   *afters;			/* jsonb */
+	bool	   *after_nulls;
+} AuditBuffer;
 
-typedef struct AuditStatementEntry
+#define AUDIT_BUFFER_TABLES 8
+
+static MemoryContext audit_buffer_context = NULL;
+static AuditBuffer audit_buffers[AUDIT_BUFFER_TABLES];
+static int	audit_nbuffers = 0;
+static int
+BufferedRows(void)
 {
-	AuditStatementKey key;		/* hash key */
-	Oid			rowtype;
-	SPIPlanPtr	plan;
-} AuditStatementEntry;
+	int			total = 0;
+	int			i;
 
-static HTAB *audit_statement_plans = NULL;
+	for (i = 0; i < audit_nbuffers; i++)
+		total += audit_buffers[i].n;
+	return total;
+}
 
-static SPIPlanPtr
-AuditStatementPlanFor(Relation rel, int operation, const char *id_column)
+static void
+ForgetBuffers(void)
 {
-	AuditStatementKey key;
-	AuditStatementEntry *entry;
-	bool		found;
+	audit_nbuffers = 0;
+	if (audit_buffer_context != NULL)
+		MemoryContextReset(audit_buffer_context);
+}
 
-	if (audit_statement_plans == NULL)
-	{
-		HASHCTL		ctl;
+static AuditBuffer *
+BufferFor(Oid relid)
+{
+	AuditBuffer *buffer;
+	int			i;
 
-		ctl.keysize = sizeof(AuditStatementKey);
-		ctl.entrysize = sizeof(AuditStatementEntry);
-		audit_statement_plans = hash_create("csp_billing audit statement plans", 16, &ctl,
-											HASH_ELEM | HASH_BLOBS);
-	}
-	memset(&key, 0, sizeof(key));
-	key.relid = RelationGetRelid(rel);
-	key.operation = operation;
-	entry = hash_search(audit_statement_plans, &key, HASH_ENTER, &found);
-	if (!found || entry->rowtype != rel->rd_rel->reltype || entry->plan == NULL)
-	{
-		const char *id = quote_identifier(id_column);
-		const char *account = SPI_fnumber(RelationGetDescr(rel), "billing_account_id") > 0 ?
-			"r.billing_account_id" : "NULL::bigint";
-		Oid			argtypes[4] = {TIMESTAMPTZOID, NAMEOID, TEXTOID, TEXTOID};
-		StringInfoData sql;
-		SPIPlanPtr	plan;
+	for (i = 0; i < audit_nbuffers; i++)
+		if (audit_buffers[i].relid == relid)
+			return &audit_buffers[i];
+	if (audit_nbuffers == AUDIT_BUFFER_TABLES)
+		elog(ERROR, "csp.audit_buffer_trigger: more than %d tables buffered at once",
+			 AUDIT_BUFFER_TABLES);
+	if (audit_buffer_context == NULL)
+		audit_buffer_context = AllocSetContextCreate(TopMemoryContext, "csp audit buffer",
+													 ALLOCSET_DEFAULT_SIZES);
+	buffer = &audit_buffers[audit_nbuffers++];
+	memset(buffer, 0, sizeof(AuditBuffer));
+	buffer->relid = relid;
+	return buffer;
+}
 
-		entry->plan = NULL;
-		entry->rowtype = rel->rd_rel->reltype;
-		initStringInfo(&sql);
-		appendStringInfoString(&sql,
-							   "INSERT INTO csp.audit_log (billing_account_id, at, actor, action,"
-							   " operation, object_type, object_id, before, after) ");
-		if (operation == TRIGGER_EVENT_UPDATE)
-			appendStringInfo(&sql,
-							 "SELECT %s, $1, $2, $3, 'update', $4, r.%s::text,"
-							 " pg_catalog.to_jsonb(o), pg_catalog.to_jsonb(r)"
-							 " FROM csp_new r JOIN csp_old o ON o.%s = r.%s",
-							 account, id, id, id);
-		else
-			appendStringInfo(&sql,
-							 "SELECT %s, $1, $2, $3, '%s', $4, r.%s::text, %s FROM %s r",
-							 account, operation == TRIGGER_EVENT_INSERT ? "insert" : "delete", id,
-							 operation == TRIGGER_EVENT_INSERT ?
-							 "NULL::jsonb, pg_catalog.to_jsonb(r)" : "pg_catalog.to_jsonb(r), NULL::jsonb",
-							 operation == TRIGGER_EVENT_INSERT ? "csp_new" : "csp_old");
-		/* one plan whatever the parameters: a custom plan would be planned anew per statement */
-		plan = SPI_prepare_cursor(sql.data, 4, argtypes, CURSOR_OPT_GENERIC_PLAN);
-		if (plan == NULL || SPI_keepplan(plan) != 0)
-			elog(ERROR, "could not prepare the statement audit for \"%s\": %s",
-				 RelationGetRelationName(rel), SPI_result_code_string(SPI_result));
-		entry->plan = plan;
-	}
-	return entry->plan;
+static void
+GrowBuffer(AuditBuffer *b)
+{
+	int			capacity = b->capacity == 0 ? 64 : b->capacity * 2;
+	MemoryContext old = MemoryContextSwitchTo(audit_buffer_context);
+
+#define GROW(field, type) \
+	b->field = b->capacity == 0 ? palloc(sizeof(type) * capacity) : \
+		repalloc(b->field, sizeof(type) * capacity)
+	GROW(subxacts, SubTransactionId);
+	GROW(accounts, Datum);
+	GROW(account_nulls, bool);
+	GROW(ats, Datum);
+	GROW(actors, Datum);
+	GROW(actions, Datum);
+	GROW(operations, Datum);
+	GROW(object_ids, Datum);
+	GROW(befores, Datum);
+	GROW(before_nulls, bool);
+	GROW(afters, Datum);
+	GROW(after_nulls, bool);
+#undef GROW
+	b->capacity = capacity;
+	MemoryContextSwitchTo(old);
 }
 
 /*
- * AFTER INSERT | UPDATE | DELETE
- * REFERENCING [OLD TABLE AS csp_old] [NEW TABLE AS csp_new]
- * FOR EACH STATEMENT EXECUTE FUNCTION csp.audit_statement_trigger('id_column')
+ * to_jsonb of a row: the function finds the row's type in the expression
+ * it is called from, so each row type gets an FmgrInfo whose expression
+ * says so.
  */
-PG_FUNCTION_INFO_V1(csp_audit_statement_trigger);
+static Datum
+RowToJsonb(HeapTuple tuple, TupleDesc desc, Oid rowtype)
+{
+	static FmgrInfo *finfo = NULL;
+	static Oid	finfo_type = InvalidOid;
+
+	if (finfo == NULL || finfo_type != rowtype)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		if (finfo == NULL)
+			finfo = palloc0(sizeof(FmgrInfo));
+		fmgr_info_cxt(F_TO_JSONB, finfo, TopMemoryContext);
+		fmgr_info_set_expr((Node *) makeFuncExpr(F_TO_JSONB, JSONBOID,
+												 list_make1(makeNullConst(rowtype, -1, InvalidOid)),
+												 InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL),
+						   finfo);
+		finfo_type = rowtype;
+		MemoryContextSwitchTo(old);
+	}
+	return FunctionCall1(finfo, heap_copy_tuple_as_datum(tuple, desc));
+}
+
+/*
+ * AFTER INSERT OR UPDATE OR DELETE FOR EACH ROW
+ * EXECUTE FUNCTION csp.audit_buffer_trigger('id_column')
+ */
+PG_FUNCTION_INFO_V1(csp_audit_buffer_trigger);
 
 Datum
-csp_audit_statement_trigger(PG_FUNCTION_ARGS)
+csp_audit_buffer_trigger(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	Relation	rel;
-	Tuplestorestate *changed;
-	int			operation;
-	int64		rows;
-	Datum		values[4];
-	NameData	actor;
+	TupleDesc	tupdesc;
+	HeapTuple	before = NULL;
+	HeapTuple	after = NULL;
+	HeapTuple	current;
+	const char *operation;
+	int			idcol;
+	int			accountcol;
+	char	   *object_id;
+	AuditBuffer *b;
+	Datum		jsonb_before = (Datum) 0;
+	Datum		jsonb_after = (Datum) 0;
+	bool		isnull = true;
+	Datum		account = (Datum) 0;
+	MemoryContext old;
+	NameData   *actor;
+	int			k;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
-		elog(ERROR, "csp.audit_statement_trigger: not called by trigger manager");
+		elog(ERROR, "csp.audit_buffer_trigger: not called by trigger manager");
 	if (!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
-		TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
-		elog(ERROR, "csp.audit_statement_trigger: must be fired AFTER ... FOR EACH STATEMENT");
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+		elog(ERROR, "csp.audit_buffer_trigger: must be fired AFTER ... FOR EACH ROW");
 	if (trigdata->tg_trigger->tgnargs != 1)
-		elog(ERROR, "csp.audit_statement_trigger: expects the id column name as its argument");
-
-	operation = trigdata->tg_event & TRIGGER_EVENT_OPMASK;
-	changed = operation == TRIGGER_EVENT_DELETE ? trigdata->tg_oldtable : trigdata->tg_newtable;
-	if (changed == NULL ||
-		(operation == TRIGGER_EVENT_UPDATE && trigdata->tg_oldtable == NULL))
-		elog(ERROR, "csp.audit_statement_trigger: the trigger must name its transition tables csp_old and csp_new");
+		elog(ERROR, "csp.audit_buffer_trigger: expects the id column name as its argument");
 
 	if (csp_loading_dump())
 		return PointerGetDatum(NULL);
-	rows = tuplestore_tuple_count(changed);
-	if (rows == 0)
-		return PointerGetDatum(NULL);
 
 	rel = trigdata->tg_relation;
-	if (SPI_fnumber(RelationGetDescr(rel), trigdata->tg_trigger->tgargs[0]) <= 0)
-		elog(ERROR, "csp.audit_statement_trigger: \"%s\" has no column \"%s\"",
+	tupdesc = RelationGetDescr(rel);
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+	{
+		operation = "insert";
+		after = trigdata->tg_trigtuple;
+	}
+	else if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+	{
+		operation = "update";
+		before = trigdata->tg_trigtuple;
+		after = trigdata->tg_newtuple;
+	}
+	else
+	{
+		operation = "delete";
+		before = trigdata->tg_trigtuple;
+	}
+	current = after ? after : before;
+
+	idcol = SPI_fnumber(tupdesc, trigdata->tg_trigger->tgargs[0]);
+	if (idcol <= 0)
+		elog(ERROR, "csp.audit_buffer_trigger: \"%s\" has no column \"%s\"",
 			 RelationGetRelationName(rel), trigdata->tg_trigger->tgargs[0]);
+	object_id = SPI_getvalue(current, tupdesc, idcol);
+	accountcol = SPI_fnumber(tupdesc, "billing_account_id");
+	if (accountcol > 0)
+		account = SPI_getbinval(current, tupdesc, accountcol, &isnull);
+	if (before)
+		jsonb_before = RowToJsonb(before, tupdesc, rel->rd_rel->reltype);
+	if (after)
+		jsonb_after = RowToJsonb(after, tupdesc, rel->rd_rel->reltype);
 
-	namestrcpy(&actor, GetUserNameFromId(csp_caller(), false));
-	values[0] = TimestampTzGetDatum(csp_now());
-	values[1] = NameGetDatum(&actor);
-	values[2] = CStringGetTextDatum(current_action ? current_action : "direct");
-	values[3] = CStringGetTextDatum(RelationGetRelationName(rel));
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "csp.audit_statement_trigger: SPI_connect failed");
-	if (SPI_register_trigger_data(trigdata) != SPI_OK_TD_REGISTER)
-		elog(ERROR, "csp.audit_statement_trigger: could not register the transition tables");
-	if (SPI_execute_plan(AuditStatementPlanFor(rel, operation, trigdata->tg_trigger->tgargs[0]),
-						 values, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "csp.audit_statement_trigger: audit insert failed");
-	/* one audit row per changed row: an id that is not a key would break the pairing */
-	if (SPI_processed != (uint64) rows)
-		elog(ERROR, "csp.audit_statement_trigger: " UINT64_FORMAT " audit rows for " INT64_FORMAT " changed rows of \"%s\"",
-			 SPI_processed, rows, RelationGetRelationName(rel));
-	SPI_finish();
-
+	b = BufferFor(RelationGetRelid(rel));
+	if (b->n == b->capacity)
+		GrowBuffer(b);
+	k = b->n;
+	old = MemoryContextSwitchTo(audit_buffer_context);
+	actor = palloc(sizeof(NameData));
+	namestrcpy(actor, GetUserNameFromId(csp_caller(), false));
+	b->subxacts[k] = GetCurrentSubTransactionId();
+	b->accounts[k] = account;
+	b->account_nulls[k] = isnull;
+	b->ats[k] = TimestampTzGetDatum(csp_now());
+	b->actors[k] = NameGetDatum(actor);
+	b->actions[k] = CStringGetTextDatum(current_action ? current_action : "direct");
+	b->operations[k] = CStringGetTextDatum(operation);
+	b->object_ids[k] = CStringGetTextDatum(object_id ? object_id : "");
+	b->befores[k] = before ? datumCopy(jsonb_before, false, -1) : (Datum) 0;
+	b->before_nulls[k] = before == NULL;
+	b->afters[k] = after ? datumCopy(jsonb_after, false, -1) : (Datum) 0;
+	b->after_nulls[k] = after == NULL;
+	MemoryContextSwitchTo(old);
+	b->n++;
 	return PointerGetDatum(NULL);
+}
+
+static Datum
+BufferArray(Datum *elems, bool *nulls, int n, Oid type)
+{
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	int			dims[1];
+	int			lbs[1];
+
+	get_typlenbyvalalign(type, &typlen, &typbyval, &typalign);
+	dims[0] = n;
+	lbs[0] = 1;
+	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs,
+											  type, typlen, typbyval, typalign));
+}
+
+/* Writes every buffered audit row, one INSERT per table. */
+static void
+FlushAuditBuffers(void)
+{
+	static CspPlan plan = {
+		"INSERT INTO csp.audit_log (billing_account_id, at, actor, action, operation,"
+		"  object_type, object_id, before, after)"
+		" SELECT u.billing_account_id, u.at, u.actor, u.action, u.operation, $1, u.object_id,"
+		"        u.before, u.after"
+		"   FROM ROWS FROM (pg_catalog.unnest($2::bigint[]), pg_catalog.unnest($3::timestamptz[]),"
+		"                   pg_catalog.unnest($4::name[]), pg_catalog.unnest($5::text[]),"
+		"                   pg_catalog.unnest($6::text[]), pg_catalog.unnest($7::text[]),"
+		"                   pg_catalog.unnest($8::jsonb[]), pg_catalog.unnest($9::jsonb[]))"
+		"        AS u (billing_account_id, at, actor, action, operation, object_id, before, after)",
+		9, {TEXTOID, INT8ARRAYOID, TIMESTAMPTZARRAYOID, NAMEARRAYOID, TEXTARRAYOID,
+		TEXTARRAYOID, TEXTARRAYOID, JSONBARRAYOID, JSONBARRAYOID}, NULL, 0
+	};
+	MemoryContext old;
+	int			i;
+
+	if (BufferedRows() == 0)
+		return;
+	old = MemoryContextSwitchTo(audit_buffer_context);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "csp audit: SPI_connect failed");
+	for (i = 0; i < audit_nbuffers; i++)
+	{
+		AuditBuffer *b = &audit_buffers[i];
+		Datum		values[9];
+		char	   *relname;
+		int			n = b->n;
+
+		if (n == 0)
+			continue;
+		relname = get_rel_name(b->relid);
+		if (relname == NULL)
+			elog(ERROR, "csp audit: table %u of buffered audit rows is gone", b->relid);
+		values[0] = CStringGetTextDatum(relname);
+		values[1] = BufferArray(b->accounts, b->account_nulls, n, INT8OID);
+		values[2] = BufferArray(b->ats, NULL, n, TIMESTAMPTZOID);
+		values[3] = BufferArray(b->actors, NULL, n, NAMEOID);
+		values[4] = BufferArray(b->actions, NULL, n, TEXTOID);
+		values[5] = BufferArray(b->operations, NULL, n, TEXTOID);
+		values[6] = BufferArray(b->object_ids, NULL, n, TEXTOID);
+		values[7] = BufferArray(b->befores, b->before_nulls, n, JSONBOID);
+		values[8] = BufferArray(b->afters, b->after_nulls, n, JSONBOID);
+		/* the rows are in the arrays: this INSERT's own ExecutorEnd finds nothing to do */
+		b->n = 0;
+		csp_spi_run(&plan, values, NULL, false, 0);
+		if (SPI_processed != (uint64) n)
+			elog(ERROR, "csp audit: wrote " UINT64_FORMAT " of %d audit rows", SPI_processed, n);
+	}
+	SPI_finish();
+	MemoryContextSwitchTo(old);
+	ForgetBuffers();
+}
+
+/* A statement's audit rows are written when it ends, after all its triggers. */
+static void
+AuditExecutorEnd(QueryDesc *queryDesc)
+{
+	if (prev_ExecutorEnd)
+		prev_ExecutorEnd(queryDesc);
+	else
+		standard_ExecutorEnd(queryDesc);
+	if (audit_nbuffers > 0)
+		FlushAuditBuffers();
+}
+
+/*
+ * Rows buffered in an aborted subtransaction (or a child of it) describe
+ * changes that were rolled back: they go too.
+ */
+static void
+DropAbortedAuditRows(SubXactEvent event, SubTransactionId mySubid,
+					 SubTransactionId parentSubid, void *arg)
+{
+	int			i;
+
+	(void) parentSubid;
+	(void) arg;
+	if (event != SUBXACT_EVENT_ABORT_SUB)
+		return;
+	for (i = 0; i < audit_nbuffers; i++)
+	{
+		AuditBuffer *b = &audit_buffers[i];
+		int			kept = 0;
+		int			k;
+
+		for (k = 0; k < b->n; k++)
+		{
+			if (b->subxacts[k] >= mySubid)
+				continue;
+			b->subxacts[kept] = b->subxacts[k];
+			b->accounts[kept] = b->accounts[k];
+			b->account_nulls[kept] = b->account_nulls[k];
+			b->ats[kept] = b->ats[k];
+			b->actors[kept] = b->actors[k];
+			b->actions[kept] = b->actions[k];
+			b->operations[kept] = b->operations[k];
+			b->object_ids[kept] = b->object_ids[k];
+			b->befores[kept] = b->befores[k];
+			b->before_nulls[kept] = b->before_nulls[k];
+			b->afters[kept] = b->afters[k];
+			b->after_nulls[kept] = b->after_nulls[k];
+			kept++;
+		}
+		b->n = kept;
+	}
+	if (BufferedRows() == 0)
+		ForgetBuffers();
 }
 
 /*

@@ -121,10 +121,7 @@ bool
 csp_post_charge(const SubscriptionRow *sub, ChargeLine *line, bool skip_duplicate)
 {
 #define CHARGE_INSERT \
-	"INSERT INTO csp.charge (billing_account_id, billing_profile_id, invoice_section_id," \
-	"  partner_id, customer_id, subscription_id, sku_id, charge_type, charge_start, charge_end," \
-	"  cycle_start, posted_at, quantity, unit_price, days_charged, days_in_cycle, amount," \
-	"  currency, pricing_currency, fx_rate, reference_id, lot_id, refunds_charge_id)" \
+	"INSERT INTO csp.charge (" CSP_CHARGE_COLUMNS ", lot_id, refunds_charge_id)" \
 	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17," \
 	"  $18, $19, $20, $21, $22, $23)"
 #define CHARGE_TYPES {INT8OID, INT8OID, INT8OID, TEXTOID, UUIDOID, UUIDOID, TEXTOID, TEXTOID, \
@@ -207,12 +204,24 @@ csp_period_line(const SubscriptionRow *sub, const char *charge_type,
 								sub->frequency, from_day, &cycle))
 		elog(ERROR, "%s is outside the term of subscription %s",
 			 csp_date_to_cstring(from_day), csp_uuid_to_cstring(sub->subscription_id));
-
-	line->charge_type = charge_type;
+	csp_cycle_line(sub, charge_type, &cycle, quantity, line);
 	line->charge_start = from_day;
-	line->charge_end = Min(cycle.end, sub->term_end);
-	line->cycle_start = cycle.full_start;
-	line->days_in_cycle = TERMS_CYCLE_DAYS(&cycle);
+}
+
+/*
+ * The line that charges "quantity" seats for a whole cycle (clipped to the
+ * term end) at the subscription's unit price.  The caller sets fx_rate,
+ * reference_id and lot_id.
+ */
+void
+csp_cycle_line(const SubscriptionRow *sub, const char *charge_type,
+			   const TermsCycle *cycle, int64 quantity, ChargeLine *line)
+{
+	line->charge_type = charge_type;
+	line->charge_start = cycle->start;
+	line->charge_end = Min(cycle->end, sub->term_end);
+	line->cycle_start = cycle->full_start;
+	line->days_in_cycle = TERMS_CYCLE_DAYS(cycle);
 	line->quantity = quantity;
 	line->unit_price = sub->unit_price;
 	line->fx_rate = NULL;

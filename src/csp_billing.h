@@ -173,6 +173,13 @@ typedef struct SubscriptionRow
 	DateADT		next_charge_date;
 } SubscriptionRow;
 
+/* The columns every ledger line is inserted with (then lot_id, refunds_charge_id). */
+#define CSP_CHARGE_COLUMNS \
+	"billing_account_id, billing_profile_id, invoice_section_id, partner_id, customer_id," \
+	" subscription_id, sku_id, charge_type, charge_start, charge_end, cycle_start, posted_at," \
+	" quantity, unit_price, days_charged, days_in_cycle, amount, currency, pricing_currency," \
+	" fx_rate, reference_id"
+
 /* One ledger line to post; amount is computed by csp_post_charge. */
 typedef struct ChargeLine
 {
@@ -300,6 +307,8 @@ extern void csp_charge_period(const SubscriptionRow *sub, const char *charge_typ
 							  Datum reference_id);
 extern void csp_period_line(const SubscriptionRow *sub, const char *charge_type,
 							DateADT from_day, int64 quantity, ChargeLine *line);
+extern void csp_cycle_line(const SubscriptionRow *sub, const char *charge_type,
+						   const TermsCycle *cycle, int64 quantity, ChargeLine *line);
 extern Numeric csp_line_amount(const SubscriptionRow *sub, const ChargeLine *line);
 extern int	csp_refund_charges(const SubscriptionRow *sub, const char *charge_type,
 							   int64 lot_id, TimestampTz lot_added_at, int32 seats,

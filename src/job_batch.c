@@ -36,6 +36,11 @@
 #include "utils/lsyscache.h"
 #include "utils/uuid.h"
 
+/* The first columns of a batch's ledger lines (CSP_CHARGE_COLUMNS), from the subscription s. */
+#define CHARGE_SUBSCRIPTION_COLUMNS \
+	"s.billing_account_id, s.billing_profile_id, s.invoice_section_id, s.partner_id," \
+	" s.customer_id, s.subscription_id, s.sku_id"
+
 /* Column arrays for the batch statements, one element per renewal. */
 typedef struct RenewalArrays
 {
@@ -308,12 +313,8 @@ InsertLotsAndCharges(const RenewalArrays *a, TimestampTz now)
 		"    FROM u"
 		"  RETURNING billing_account_id, subscription_id, lot_id"
 		")"
-		" INSERT INTO csp.charge (billing_account_id, billing_profile_id, invoice_section_id,"
-		"        partner_id, customer_id, subscription_id, sku_id, charge_type, charge_start,"
-		"        charge_end, cycle_start, posted_at, quantity, unit_price, days_charged,"
-		"        days_in_cycle, amount, currency, pricing_currency, fx_rate, reference_id, lot_id)"
-		" SELECT s.billing_account_id, s.billing_profile_id, s.invoice_section_id, s.partner_id,"
-		"        s.customer_id, s.subscription_id, s.sku_id, 'renew', u.term_start, u.charge_end,"
+		" INSERT INTO csp.charge (" CSP_CHARGE_COLUMNS ", lot_id)"
+		" SELECT " CHARGE_SUBSCRIPTION_COLUMNS ", 'renew', u.term_start, u.charge_end,"
 		"        u.cycle_start, $1, u.quantity, s.unit_price, u.charge_end - u.term_start + 1,"
 		"        u.days_in_cycle, u.amount, s.currency, s.pricing_currency, u.fx_rate,"
 		"        u.reference_id, l.lot_id"
@@ -484,13 +485,7 @@ AddCycle(CycleArrays *a, Lookups *cache, const SubscriptionRow *sub, DateADT tod
 	if (fx_rate == NULL)
 		return false;
 
-	line.charge_type = "cycleCharge";
-	line.charge_start = cycle.start;
-	line.charge_end = Min(cycle.end, sub->term_end);
-	line.cycle_start = cycle.full_start;
-	line.days_in_cycle = TERMS_CYCLE_DAYS(&cycle);
-	line.quantity = sub->quantity;
-	line.unit_price = sub->unit_price;
+	csp_cycle_line(sub, "cycleCharge", &cycle, sub->quantity, &line);
 	line.fx_rate = fx_rate;
 
 	a->account[k] = Int64GetDatum(sub->billing_account_id);
@@ -543,12 +538,8 @@ static int64
 PostCycles(const CycleArrays *a, TimestampTz now)
 {
 	static CspPlan plan = {
-		"INSERT INTO csp.charge (billing_account_id, billing_profile_id, invoice_section_id,"
-		"        partner_id, customer_id, subscription_id, sku_id, charge_type, charge_start,"
-		"        charge_end, cycle_start, posted_at, quantity, unit_price, days_charged,"
-		"        days_in_cycle, amount, currency, pricing_currency, fx_rate, reference_id)"
-		" SELECT s.billing_account_id, s.billing_profile_id, s.invoice_section_id, s.partner_id,"
-		"        s.customer_id, s.subscription_id, s.sku_id, 'cycleCharge', u.charge_start,"
+		"INSERT INTO csp.charge (" CSP_CHARGE_COLUMNS ")"
+		" SELECT " CHARGE_SUBSCRIPTION_COLUMNS ", 'cycleCharge', u.charge_start,"
 		"        u.charge_end, u.cycle_start, $1, s.quantity, s.unit_price,"
 		"        u.charge_end - u.charge_start + 1, u.days_in_cycle, u.amount, s.currency,"
 		"        s.pricing_currency, u.fx_rate, u.reference_id"

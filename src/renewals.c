@@ -90,17 +90,9 @@ csp_charge_due_cycles(SubscriptionRow *sub, DateADT today)
 			has_next = false;
 			break;
 		}
-		line.charge_type = "cycleCharge";
-		line.charge_start = cycle.start;
-		line.charge_end = Min(cycle.end, sub->term_end);
-		line.cycle_start = cycle.full_start;
-		line.days_in_cycle = TERMS_CYCLE_DAYS(&cycle);
-		line.quantity = sub->quantity;
-		line.unit_price = sub->unit_price;
+		csp_cycle_line(sub, "cycleCharge", &cycle, sub->quantity, &line);
 		line.fx_rate = csp_fx_rate(sub->pricing_currency, sub->currency, today);
 		line.reference_id = csp_new_uuid();
-		line.lot_id = 0;
-		line.refunds_charge_id = 0;
 		if (sub->quantity > 0 && csp_post_charge(sub, &line, true))
 			posted++;
 		has_next = csp_next_cycle_start(sub->term_start, sub->term_end, sub->term,

@@ -1,6 +1,6 @@
 --
--- The set-based path of csp.run_renewals (src/job_batch.c) against the
--- per-row path (R6.6).
+-- The set-based paths of csp.run_renewals (R6.6) and csp.run_cycle_charges
+-- (R11.1) (src/job_batch.c) against the per-row paths.
 --
 --   Part 1  Equivalence: a mixed renewal day run with csp.set_based_jobs off
 --           and then, from the same savepoint, on.  Subscriptions, seat lots,
@@ -14,6 +14,12 @@
 --   Part 3  Fallback: a batch whose UPDATE fails as a whole is rolled back
 --           and every subscription of it takes the per-row path; only the
 --           one that fails stays pending, with a WARNING.
+--   Part 4  Cycle charges: a mixed cycle-charge day run with
+--           csp.set_based_jobs off and then, from the same savepoint, on:
+--           the same count, subscriptions, charges and audit rows.  Those
+--           owing one cycle are charged by one INSERT and one UPDATE with
+--           the setting on; several cycles behind or no exchange rate take
+--           the per-row path either way.  A second run posts nothing.
 --
 -- Every amount is worked out by hand in the comment above the query that
 -- shows it: unit_price x fx_rate x quantity x days_charged / days_in_cycle,
@@ -507,6 +513,260 @@ SELECT * FROM pg_temp.lines(pg_temp.sid('fallback 2'));
 SELECT * FROM csp.reducible_licenses(pg_temp.sid('fallback 2'));
 -- a second run at the same instant does nothing
 SELECT csp.run_renewals() AS processed;
+
+------------------------------------------------------------------------------
+-- Part 4, R11.1: the cycle charges of one day, per-row path and set-based
+-- path (csp.run_cycle_charges; csp_charge_batch in src/job_batch.c)
+------------------------------------------------------------------------------
+-- R11.1: a monthly-billed term is charged cycle by cycle, each cycle in
+-- advance on its first day; csp.run_cycle_charges(as_of) takes every
+-- subscription whose next_charge_date is on or before as_of's UTC date and
+-- that is active or suspended (R6.2: a suspended one is still billed).  The
+-- set-based path takes those that owe exactly one cycle (the next cycle
+-- after it is not due yet), have seats and whose exchange rate is found:
+-- one INSERT of their cycleCharge lines, one UPDATE of their
+-- next_charge_date.  The others (several cycles to catch up, no rate) take
+-- the per-row path, one subtransaction each.
+--
+-- Rates (R12.3: the charges posted in a month use the rate of two business
+-- days before its 1st; 2026-10-01 is a Thursday, 2026-12-01 a Tuesday):
+--   USD -> EUR  0.9402 for October 2026, 0.9215 for December 2026
+--   USD -> GBP  0.7721 for October 2026, none for December 2026 (yet)
+-- USDP gets a P1Y monthly price, USD 10.00 (R12.2: priced in USD only).
+SET csp.clock = '2026-08-20 09:00+00';
+SELECT csp.fx_rate_date('2026-10-01') AS october_rate_date,
+       csp.fx_rate_date('2026-12-01') AS december_rate_date;
+SELECT csp.set_price('USDP', 'P1Y', 'monthly', 'USD', 10.00) \gset
+SELECT csp.set_fx_rate('USD', 'EUR', csp.fx_rate_date('2026-10-01'), 0.9402) \gset
+SELECT csp.set_fx_rate('USD', 'GBP', csp.fx_rate_date('2026-10-01'), 0.7721) \gset
+SELECT csp.set_fx_rate('USD', 'EUR', csp.fx_rate_date('2026-12-01'), 0.9215) \gset
+-- The subscriptions for the cycle-charge day 2026-12-01, all P1Y monthly
+-- E3 at 10.00 unless said otherwise, all of customer Plain BV but one.
+-- Cycles are anchored at term_end + 1 and counted back (README
+-- "Proration"); each purchase charged the first cycle ('new').
+--   cc three behind   5 seats, 2026-08-20..2027-08-19, next 2026-09-20
+SELECT csp.purchase(:'c_plain', 'E3', 5, friendly_name => 'cc three behind') \gset
+--   cc suspended      4 seats, 2026-10-10..2027-10-09, next 2026-11-10
+SET csp.clock = '2026-10-10 09:00+00';
+SELECT csp.purchase(:'c_plain', 'E3', 4, friendly_name => 'cc suspended') \gset
+--   cc plain 3        3 seats, 2026-10-20..2027-10-19, next 2026-11-20
+SET csp.clock = '2026-10-20 09:00+00';
+SELECT csp.purchase(:'c_plain', 'E3', 3, friendly_name => 'cc plain 3') \gset
+--   cc USD priced     USDP 3 seats, USD 10.00 billed in EUR, 2026-10-25..2027-10-24
+--   cc GBP, no rate   USDP 2 seats, USD 10.00 billed in GBP (Pound Ltd), same term
+--   cc annual         6 seats, P1Y annual at 120.00: one cycle, the whole term,
+--                     charged at purchase, so no next_charge_date
+SET csp.clock = '2026-10-25 09:00+00';
+SELECT csp.purchase(:'c_plain', 'USDP', 3, friendly_name => 'cc USD priced') \gset
+SELECT csp.purchase(:'c_gbp', 'USDP', 2, friendly_name => 'cc GBP, no rate') \gset
+SELECT csp.purchase(:'c_plain', 'E3', 6, billing_frequency => 'annual', friendly_name => 'cc annual') \gset
+--   cc plain 12       12 seats, 2026-10-31..2027-10-30: anchor 2027-10-31, so the
+--                     second cycle starts 2026-11-30 (no 31st) and the third 2026-12-31
+SET csp.clock = '2026-10-31 09:00+00';
+SELECT csp.purchase(:'c_plain', 'E3', 12, friendly_name => 'cc plain 12') \gset
+--   cc last cycle     2 seats, co-terminated with plain P1Y monthly (R4.5):
+--                     2026-11-10..2026-12-30, anchor 2026-12-31; first cycle
+--                     2026-10-31..2026-11-29 clipped to 2026-11-10 (charged at
+--                     purchase), last cycle 2026-11-30..2026-12-30
+SET csp.clock = '2026-11-10 09:00+00';
+SELECT csp.purchase(:'c_plain', 'E3', 2, coterminate_with => pg_temp.sid('plain P1Y monthly'),
+                    friendly_name => 'cc last cycle') \gset
+-- R6.2: suspended, still billed
+SET csp.clock = '2026-11-15 09:00+00';
+SELECT csp.suspend(pg_temp.sid('cc suspended')) \gset
+--   cc not yet due    1 seat, 2026-11-20..2027-11-19, next 2026-12-20
+SET csp.clock = '2026-11-20 09:00+00';
+SELECT csp.purchase(:'c_plain', 'E3', 1, friendly_name => 'cc not yet due') \gset
+-- Every subscription with a next charge date, and the cc ones.  The four
+-- P1Y monthly subscriptions of the parts above (plain P1Y monthly, last
+-- cycle uncharged, trial, trial, no price) have not been charged since
+-- their first cycle of the term: each owes its 11 other cycles, the last
+-- one included, all started by 2026-12-01.
+SELECT friendly_name AS name, sku_id, status, quantity, term, billing_frequency, term_start,
+       term_end, next_charge_date, unit_price, pricing_currency, currency
+  FROM csp.subscription
+ WHERE next_charge_date IS NOT NULL OR friendly_name LIKE 'cc %'
+ ORDER BY friendly_name COLLATE "C";
+-- How many subscriptions and charges there are, how many of these are
+-- cycle charges, and the audit rows written by cycle-charge runs.
+CREATE FUNCTION pg_temp.cycle_counts()
+RETURNS TABLE (subscriptions bigint, charges bigint, cycle_charges bigint, cycle_audit_rows bigint)
+LANGUAGE sql AS $$
+    SELECT (SELECT count(*) FROM csp.subscription), (SELECT count(*) FROM csp.charge),
+           (SELECT count(*) FROM csp.charge WHERE charge_type = 'cycleCharge'),
+           (SELECT count(*) FROM csp.audit_log WHERE action = 'run_cycle_charges')
+$$;
+-- Before the run: 33 subscriptions (the 24 above and 9 cc ones); 72
+-- charges (63 after part 3 and the 9 cc purchase lines), 22 of them cycle
+-- charges (the 21 of 2025-11-30 and last cycle uncharged's in part 1); 2
+-- audit rows, the 2025-11-30 run's updates of plain P1Y monthly and last
+-- cycle uncharged
+SELECT * FROM pg_temp.cycle_counts();
+-- The subscriptions the run charges, by the number of cycles they owe, and
+-- how many (sub)transactions wrote them.
+CREATE FUNCTION pg_temp.cycle_writers()
+RETURNS TABLE (owed text, subscriptions bigint, writing_transactions bigint) LANGUAGE sql AS $$
+    SELECT CASE WHEN friendly_name LIKE 'cc %' AND friendly_name <> 'cc three behind'
+                THEN 'one cycle' ELSE 'several cycles' END,
+           count(*), count(DISTINCT xmin::text)
+      FROM csp.subscription
+     WHERE friendly_name IN ('cc plain 3', 'cc plain 12', 'cc suspended', 'cc USD priced',
+                             'cc last cycle', 'cc three behind', 'plain P1Y monthly',
+                             'last cycle uncharged', 'trial', 'trial, no price')
+     GROUP BY 1 ORDER BY 1
+$$;
+
+------------------------------------------------------------------------------
+-- The run of 2026-12-01 00:05.  11 subscriptions are due (next_charge_date
+-- <= 2026-12-01, active or suspended); not cc annual (none), cc not yet
+-- due (2026-12-20), nor the P1M ones (a P1M monthly term is one cycle).
+--   set-based, one cycle each (5 lines): cc plain 3, cc plain 12, cc
+--     suspended (R6.2), cc USD priced (R12.2/R12.3), cc last cycle (its
+--     next_charge_date becomes NULL);
+--   per-row, several cycles (47 lines): cc three behind (3: 2026-09-20,
+--     2026-10-20, 2026-11-20; 2026-12-20 is not due) and the four of the
+--     parts above (11 each = 44);
+--   per-row, fails: cc GBP, no rate (NC014, in a WARNING; it stays due).
+-- 52 posted, with csp.set_based_jobs off and on alike.
+------------------------------------------------------------------------------
+SET csp.clock = '2026-12-01 00:05+00';
+SELECT count(*) AS due FROM csp.subscription
+ WHERE next_charge_date <= '2026-12-01' AND status IN ('active', 'suspended');
+BEGIN;
+SAVEPOINT cycle_day;
+-- R11.1 per-row path: every subscription in a subtransaction of its own
+SET csp.set_based_jobs = off;
+\set VERBOSITY sqlstate
+SELECT csp.run_cycle_charges() AS posted \gset cc_off_
+\set VERBOSITY default
+SELECT :cc_off_posted AS posted;
+-- 52 new cycle charges; 10 audit rows, one 'update' per subscription
+-- charged (its next_charge_date), none for cc GBP, no rate
+SELECT * FROM pg_temp.cycle_counts();
+SELECT * FROM pg_temp.state_checksums() \gset cc_off_
+-- the five owing one cycle and the five owing several: each charged by a
+-- (sub)transaction of its own
+SELECT * FROM pg_temp.cycle_writers();
+ROLLBACK TO SAVEPOINT cycle_day;
+SHOW csp.set_based_jobs;
+-- back where we were: nothing charged
+SELECT * FROM pg_temp.cycle_counts();
+-- R11.1 set-based path: the same run, the same result (52, the same warning)
+SET csp.set_based_jobs = on;
+\set VERBOSITY sqlstate
+SELECT csp.run_cycle_charges() AS posted \gset cc_on_
+\set VERBOSITY default
+SELECT :cc_on_posted AS posted;
+SELECT * FROM pg_temp.cycle_counts();
+SELECT * FROM pg_temp.state_checksums() \gset cc_on_
+-- the five owing one cycle were charged by one subtransaction, the batch;
+-- the five owing several still by one subtransaction each
+SELECT * FROM pg_temp.cycle_writers();
+-- ... and the batch wrote the five, their lines and their audit rows: its
+-- INSERT and its UPDATE
+SELECT count(DISTINCT x) AS writing_transactions FROM (
+    SELECT s.xmin::text AS x FROM csp.subscription s
+     WHERE s.friendly_name IN ('cc plain 3', 'cc plain 12', 'cc suspended', 'cc USD priced', 'cc last cycle')
+    UNION ALL
+    SELECT c.xmin::text FROM csp.charge c JOIN csp.subscription s USING (billing_account_id, subscription_id)
+     WHERE s.friendly_name IN ('cc plain 3', 'cc plain 12', 'cc suspended', 'cc USD priced', 'cc last cycle')
+       AND c.posted_at = '2026-12-01 00:05+00'
+    UNION ALL
+    SELECT a.xmin::text FROM csp.audit_log a JOIN csp.subscription s ON a.object_id = s.subscription_id::text
+     WHERE s.friendly_name IN ('cc plain 3', 'cc plain 12', 'cc suspended', 'cc USD priced', 'cc last cycle')
+       AND a.action = 'run_cycle_charges' AND a.at = '2026-12-01 00:05+00') w;
+-- R11.1 positive: the same count, the same subscriptions, charges and audit
+-- rows (seat lots: a cycle charge adds none)
+SELECT :cc_on_posted = :cc_off_posted AS same_posted,
+       :'cc_on_subscription' = :'cc_off_subscription' AS same_subscriptions,
+       :'cc_on_seat_lot' = :'cc_off_seat_lot' AS same_seat_lots,
+       :'cc_on_charge' = :'cc_off_charge' AS same_charges,
+       :'cc_on_audit_log' = :'cc_off_audit_log' AS same_audit_rows,
+       :cc_on_n_rows = :cc_off_n_rows AS same_row_count;
+-- ... and the rows that differ (none): in one run and not the other
+SELECT * FROM pg_temp.differences(:'cc_off_all_rows');
+COMMIT;
+
+-- The subscriptions after the run (set-based path): every one charged has
+-- its next cycle's start; cc last cycle and the four of the parts above
+-- charged their term's last cycle (NULL); cc GBP, no rate is unchanged
+SELECT friendly_name AS name, status, quantity, term_end, next_charge_date
+  FROM csp.subscription
+ WHERE next_charge_date IS NOT NULL OR friendly_name LIKE 'cc %'
+    OR friendly_name IN ('plain P1Y monthly', 'last cycle uncharged', 'trial', 'trial, no price')
+ ORDER BY friendly_name COLLATE "C";
+-- The cc lines the run posted (all at 2026-12-01 00:05, all full cycles:
+-- days_charged = days_in_cycle), every amount:
+--   cc last cycle     2026-11-30..2026-12-30   2 x 10.00 x 31/31 =  20.00
+--   cc plain 12       2026-11-30..2026-12-30  12 x 10.00 x 31/31 = 120.00
+--   cc plain 3        2026-11-20..2026-12-19   3 x 10.00 x 30/30 =  30.00
+--   cc suspended      2026-11-10..2026-12-09   4 x 10.00 x 30/30 =  40.00 (R6.2)
+--   cc three behind   2026-09-20..2026-10-19   5 x 10.00 x 30/30 =  50.00
+--                     2026-10-20..2026-11-19   5 x 10.00 x 31/31 =  50.00
+--                     2026-11-20..2026-12-19   5 x 10.00 x 30/30 =  50.00
+--   cc USD priced     2026-11-25..2026-12-24   3 x 10.00 USD x 0.9215 x 30/30
+--                     = 27.645 -> 27.65 EUR (exactly half a cent: away from
+--                     zero); December's rate, whatever month the cycle began in
+--   cc GBP, no rate, cc annual, cc not yet due: none
+SELECT e.name, l.sku_id, l.charge_type, l.charge_start, l.charge_end, l.quantity, l.unit_price,
+       l.pricing_currency, l.fx_rate, l.days_charged, l.days_in_cycle, l.amount, l.currency
+  FROM csp.line_items l JOIN csp.subscriptions_export e USING (subscription_id)
+ WHERE l.posted_at = '2026-12-01 00:05+00' AND e.name LIKE 'cc %'
+ ORDER BY e.name COLLATE "C", l.charge_start;
+-- The four of the parts above, 11 lines each (per-row), all at 10.00 but
+-- trial, no price (X at 5.00):
+--   last cycle uncharged   2026-02-01 .. 2026-12-01   11 x  2 x 10.00 =  220.00
+--   plain P1Y monthly      2026-01-31 .. 2026-11-30   11 x  7 x 10.00 =  770.00
+--   trial                  2026-02-01 .. 2026-12-01   11 x 25 x 10.00 = 2750.00
+--   trial, no price        2026-01-30 .. 2026-11-30   11 x 25 x  5.00 = 1375.00
+SELECT e.name, count(*) AS lines, min(l.charge_start) AS first_cycle, max(l.charge_start) AS last_cycle,
+       max(l.charge_end) AS last_day, bool_and(l.days_charged = l.days_in_cycle) AS full_cycles,
+       sum(l.amount) AS amount
+  FROM csp.line_items l JOIN csp.subscriptions_export e USING (subscription_id)
+ WHERE l.posted_at = '2026-12-01 00:05+00' AND e.name NOT LIKE 'cc %'
+ GROUP BY e.name ORDER BY e.name COLLATE "C";
+-- cc last cycle, the last cycle of its term (R4.5 co-termination): its
+-- purchase line, the first cycle 2026-10-31..2026-11-29 clipped to
+-- 2026-11-10: 2 x 10.00 x 20/30 = 13.333 -> 13.33; then the run's line, the
+-- last cycle 2026-11-30..2026-12-30: 2 x 10.00 x 31/31 = 20.00
+SELECT * FROM pg_temp.lines(pg_temp.sid('cc last cycle'));
+-- The audit rows of the run: one 'update' per subscription charged (10:
+-- not cc GBP, no rate), however many cycles it was charged, each changing
+-- next_charge_date only
+SELECT s.friendly_name AS name, count(*) AS audit_rows,
+       string_agg(DISTINCT a.operation, ', ') AS operations,
+       (SELECT string_agg(DISTINCT k, ', ') FROM csp.audit_log a2, jsonb_object_keys(a2.after) k
+         WHERE a2.action = 'run_cycle_charges' AND a2.at = '2026-12-01 00:05+00'
+           AND a2.object_id = s.subscription_id::text
+           AND a2.after->k IS DISTINCT FROM a2.before->k) AS changed
+  FROM csp.audit_log a JOIN csp.subscription s ON a.object_id = s.subscription_id::text
+ WHERE a.action = 'run_cycle_charges' AND a.at = '2026-12-01 00:05+00'
+ GROUP BY s.friendly_name, s.subscription_id ORDER BY s.friendly_name COLLATE "C";
+
+-- R11.1 idempotency: a second run at the same instant posts 0.  Only cc
+-- GBP, no rate is still due, and it fails again (NC014); nothing changes.
+\set VERBOSITY sqlstate
+SELECT csp.run_cycle_charges() AS posted;
+\set VERBOSITY default
+SELECT c.subscription = :'cc_on_subscription' AS same_subscriptions,
+       c.charge = :'cc_on_charge' AS same_charges,
+       c.audit_log = :'cc_on_audit_log' AS same_audit_rows
+  FROM pg_temp.state_checksums() c;
+-- R11.1 positive: once December's USD -> GBP rate is recorded, the next run
+-- (2026-12-01 00:10) charges it (one cycle owed: the set-based path): 1 posted,
+-- 2026-11-25..2026-12-24: 2 x 10.00 USD x 0.7766 x 30/30 = 15.532 -> 15.53 GBP;
+-- next_charge_date 2026-12-25
+SELECT csp.set_fx_rate('USD', 'GBP', csp.fx_rate_date('2026-12-01'), 0.7766) \gset
+SET csp.clock = '2026-12-01 00:10+00';
+SELECT csp.run_cycle_charges() AS posted;
+SELECT e.name, l.charge_type, l.charge_start, l.charge_end, l.quantity, l.unit_price,
+       l.pricing_currency, l.fx_rate, l.days_charged, l.days_in_cycle, l.amount, l.currency
+  FROM csp.line_items l JOIN csp.subscriptions_export e USING (subscription_id)
+ WHERE l.posted_at = '2026-12-01 00:10+00';
+SELECT friendly_name AS name, next_charge_date FROM csp.subscription
+ WHERE friendly_name = 'cc GBP, no rate';
+-- and once more at that instant: nothing is due, 0
+SELECT csp.run_cycle_charges() AS posted;
 
 -- every line's amount is its factors, rounded once (README "Proration")
 SELECT count(*) AS unexplained_lines
