@@ -131,6 +131,79 @@ csp_finish(void)
 	SPI_finish();
 }
 
+/* What both audit triggers read of the row a trigger event is about. */
+typedef struct AuditedRow
+{
+	Relation	rel;
+	TupleDesc	tupdesc;
+	HeapTuple	before;			/* NULL for an insert */
+	HeapTuple	after;			/* NULL for a delete */
+	const char *operation;		/* insert, update or delete */
+	char	   *object_id;		/* the id column as text */
+	Datum		account;		/* billing_account_id */
+	bool		account_isnull;
+} AuditedRow;
+
+/*
+ * Checks that "trigger" fired AFTER ... FOR EACH ROW with the id column as
+ * its argument and reads the row; false when a dump is being restored
+ * (csp_loading_dump), whose rows are not audited again.
+ */
+static bool
+ReadAuditedRow(FunctionCallInfo fcinfo, const char *trigger, AuditedRow *row)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	HeapTuple	current;
+	int			idcol;
+	int			accountcol;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "%s: not called by trigger manager", trigger);
+	if (!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+		elog(ERROR, "%s: must be fired AFTER ... FOR EACH ROW", trigger);
+	if (trigdata->tg_trigger->tgnargs != 1)
+		elog(ERROR, "%s: expects the id column name as its argument", trigger);
+	if (csp_loading_dump())
+		return false;
+
+	row->rel = trigdata->tg_relation;
+	row->tupdesc = RelationGetDescr(row->rel);
+	row->before = NULL;
+	row->after = NULL;
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+	{
+		row->operation = "insert";
+		row->after = trigdata->tg_trigtuple;
+	}
+	else if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+	{
+		row->operation = "update";
+		row->before = trigdata->tg_trigtuple;
+		row->after = trigdata->tg_newtuple;
+	}
+	else
+	{
+		row->operation = "delete";
+		row->before = trigdata->tg_trigtuple;
+	}
+	current = row->after ? row->after : row->before;
+
+	idcol = SPI_fnumber(row->tupdesc, trigdata->tg_trigger->tgargs[0]);
+	if (idcol <= 0)
+		elog(ERROR, "%s: \"%s\" has no column \"%s\"", trigger,
+			 RelationGetRelationName(row->rel), trigdata->tg_trigger->tgargs[0]);
+	row->object_id = SPI_getvalue(current, row->tupdesc, idcol);
+	if (row->object_id == NULL)
+		row->object_id = "";
+	accountcol = SPI_fnumber(row->tupdesc, "billing_account_id");
+	row->account = (Datum) 0;
+	row->account_isnull = true;
+	if (accountcol > 0)
+		row->account = SPI_getbinval(current, row->tupdesc, accountcol, &row->account_isnull);
+	return true;
+}
+
 static SPIPlanPtr
 AuditPlanFor(Relation rel)
 {
@@ -185,83 +258,32 @@ AuditPlanFor(Relation rel)
 Datum
 csp_audit_trigger(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-	Relation	rel;
-	TupleDesc	tupdesc;
-	HeapTuple	before = NULL;
-	HeapTuple	after = NULL;
-	HeapTuple	current;
-	const char *operation;
-	int			idcol;
-	int			accountcol;
-	char	   *object_id;
+	AuditedRow	row;
 	Datum		values[9];
 	char		nulls[9];
 	NameData	actor;
-	bool		isnull;
 
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		elog(ERROR, "csp.audit_trigger: not called by trigger manager");
-	if (!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
-		elog(ERROR, "csp.audit_trigger: must be fired AFTER ... FOR EACH ROW");
-	if (trigdata->tg_trigger->tgnargs != 1)
-		elog(ERROR, "csp.audit_trigger: expects the id column name as its argument");
-
-	if (csp_loading_dump())
+	if (!ReadAuditedRow(fcinfo, "csp.audit_trigger", &row))
 		return PointerGetDatum(NULL);
-
-	rel = trigdata->tg_relation;
-	tupdesc = RelationGetDescr(rel);
-
-	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
-	{
-		operation = "insert";
-		after = trigdata->tg_trigtuple;
-	}
-	else if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
-	{
-		operation = "update";
-		before = trigdata->tg_trigtuple;
-		after = trigdata->tg_newtuple;
-	}
-	else
-	{
-		operation = "delete";
-		before = trigdata->tg_trigtuple;
-	}
-	current = after ? after : before;
-
-	idcol = SPI_fnumber(tupdesc, trigdata->tg_trigger->tgargs[0]);
-	if (idcol <= 0)
-		elog(ERROR, "csp.audit_trigger: \"%s\" has no column \"%s\"",
-			 RelationGetRelationName(rel), trigdata->tg_trigger->tgargs[0]);
-	object_id = SPI_getvalue(current, tupdesc, idcol);
-	accountcol = SPI_fnumber(tupdesc, "billing_account_id");
 
 	namestrcpy(&actor, GetUserNameFromId(csp_caller(), false));
 	memset(nulls, ' ', sizeof(nulls));
-
-	if (accountcol > 0)
-		values[0] = SPI_getbinval(current, tupdesc, accountcol, &isnull);
-	else
-		isnull = true;
-	if (isnull)
-		nulls[0] = 'n';
+	values[0] = row.account;
+	nulls[0] = row.account_isnull ? 'n' : ' ';
 	values[1] = TimestampTzGetDatum(csp_now());
 	values[2] = NameGetDatum(&actor);
 	values[3] = CStringGetTextDatum(current_action ? current_action : "direct");
-	values[4] = CStringGetTextDatum(operation);
-	values[5] = CStringGetTextDatum(RelationGetRelationName(rel));
-	values[6] = CStringGetTextDatum(object_id ? object_id : "");
-	values[7] = before ? heap_copy_tuple_as_datum(before, tupdesc) : (Datum) 0;
-	nulls[7] = before ? ' ' : 'n';
-	values[8] = after ? heap_copy_tuple_as_datum(after, tupdesc) : (Datum) 0;
-	nulls[8] = after ? ' ' : 'n';
+	values[4] = CStringGetTextDatum(row.operation);
+	values[5] = CStringGetTextDatum(RelationGetRelationName(row.rel));
+	values[6] = CStringGetTextDatum(row.object_id);
+	values[7] = row.before ? heap_copy_tuple_as_datum(row.before, row.tupdesc) : (Datum) 0;
+	nulls[7] = row.before ? ' ' : 'n';
+	values[8] = row.after ? heap_copy_tuple_as_datum(row.after, row.tupdesc) : (Datum) 0;
+	nulls[8] = row.after ? ' ' : 'n';
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "csp.audit_trigger: SPI_connect failed");
-	if (SPI_execute_plan(AuditPlanFor(rel), values, nulls, false, 0) != SPI_OK_INSERT)
+	if (SPI_execute_plan(AuditPlanFor(row.rel), values, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "csp.audit_trigger: audit insert failed");
 	SPI_finish();
 
@@ -417,70 +439,22 @@ PG_FUNCTION_INFO_V1(csp_audit_buffer_trigger);
 Datum
 csp_audit_buffer_trigger(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-	Relation	rel;
-	TupleDesc	tupdesc;
-	HeapTuple	before = NULL;
-	HeapTuple	after = NULL;
-	HeapTuple	current;
-	const char *operation;
-	int			idcol;
-	int			accountcol;
-	char	   *object_id;
+	AuditedRow	row;
 	AuditBuffer *b;
 	Datum		jsonb_before = (Datum) 0;
 	Datum		jsonb_after = (Datum) 0;
-	bool		isnull = true;
-	Datum		account = (Datum) 0;
 	MemoryContext old;
 	NameData   *actor;
 	int			k;
 
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		elog(ERROR, "csp.audit_buffer_trigger: not called by trigger manager");
-	if (!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
-		elog(ERROR, "csp.audit_buffer_trigger: must be fired AFTER ... FOR EACH ROW");
-	if (trigdata->tg_trigger->tgnargs != 1)
-		elog(ERROR, "csp.audit_buffer_trigger: expects the id column name as its argument");
-
-	if (csp_loading_dump())
+	if (!ReadAuditedRow(fcinfo, "csp.audit_buffer_trigger", &row))
 		return PointerGetDatum(NULL);
+	if (row.before)
+		jsonb_before = RowToJsonb(row.before, row.tupdesc, row.rel->rd_rel->reltype);
+	if (row.after)
+		jsonb_after = RowToJsonb(row.after, row.tupdesc, row.rel->rd_rel->reltype);
 
-	rel = trigdata->tg_relation;
-	tupdesc = RelationGetDescr(rel);
-	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
-	{
-		operation = "insert";
-		after = trigdata->tg_trigtuple;
-	}
-	else if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
-	{
-		operation = "update";
-		before = trigdata->tg_trigtuple;
-		after = trigdata->tg_newtuple;
-	}
-	else
-	{
-		operation = "delete";
-		before = trigdata->tg_trigtuple;
-	}
-	current = after ? after : before;
-
-	idcol = SPI_fnumber(tupdesc, trigdata->tg_trigger->tgargs[0]);
-	if (idcol <= 0)
-		elog(ERROR, "csp.audit_buffer_trigger: \"%s\" has no column \"%s\"",
-			 RelationGetRelationName(rel), trigdata->tg_trigger->tgargs[0]);
-	object_id = SPI_getvalue(current, tupdesc, idcol);
-	accountcol = SPI_fnumber(tupdesc, "billing_account_id");
-	if (accountcol > 0)
-		account = SPI_getbinval(current, tupdesc, accountcol, &isnull);
-	if (before)
-		jsonb_before = RowToJsonb(before, tupdesc, rel->rd_rel->reltype);
-	if (after)
-		jsonb_after = RowToJsonb(after, tupdesc, rel->rd_rel->reltype);
-
-	b = BufferFor(RelationGetRelid(rel));
+	b = BufferFor(RelationGetRelid(row.rel));
 	if (b->n == b->capacity)
 		GrowBuffer(b);
 	k = b->n;
@@ -488,36 +462,20 @@ csp_audit_buffer_trigger(PG_FUNCTION_ARGS)
 	actor = palloc(sizeof(NameData));
 	namestrcpy(actor, GetUserNameFromId(csp_caller(), false));
 	b->subxacts[k] = GetCurrentSubTransactionId();
-	b->accounts[k] = account;
-	b->account_nulls[k] = isnull;
+	b->accounts[k] = row.account;
+	b->account_nulls[k] = row.account_isnull;
 	b->ats[k] = TimestampTzGetDatum(csp_now());
 	b->actors[k] = NameGetDatum(actor);
 	b->actions[k] = CStringGetTextDatum(current_action ? current_action : "direct");
-	b->operations[k] = CStringGetTextDatum(operation);
-	b->object_ids[k] = CStringGetTextDatum(object_id ? object_id : "");
-	b->befores[k] = before ? datumCopy(jsonb_before, false, -1) : (Datum) 0;
-	b->before_nulls[k] = before == NULL;
-	b->afters[k] = after ? datumCopy(jsonb_after, false, -1) : (Datum) 0;
-	b->after_nulls[k] = after == NULL;
+	b->operations[k] = CStringGetTextDatum(row.operation);
+	b->object_ids[k] = CStringGetTextDatum(row.object_id);
+	b->befores[k] = row.before ? datumCopy(jsonb_before, false, -1) : (Datum) 0;
+	b->before_nulls[k] = row.before == NULL;
+	b->afters[k] = row.after ? datumCopy(jsonb_after, false, -1) : (Datum) 0;
+	b->after_nulls[k] = row.after == NULL;
 	MemoryContextSwitchTo(old);
 	b->n++;
 	return PointerGetDatum(NULL);
-}
-
-static Datum
-BufferArray(Datum *elems, bool *nulls, int n, Oid type)
-{
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
-	int			dims[1];
-	int			lbs[1];
-
-	get_typlenbyvalalign(type, &typlen, &typbyval, &typalign);
-	dims[0] = n;
-	lbs[0] = 1;
-	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs,
-											  type, typlen, typbyval, typalign));
 }
 
 /* Writes every buffered audit row, one INSERT per table. */
@@ -558,14 +516,14 @@ FlushAuditBuffers(void)
 		if (relname == NULL)
 			elog(ERROR, "csp audit: table %u of buffered audit rows is gone", b->relid);
 		values[0] = CStringGetTextDatum(relname);
-		values[1] = BufferArray(b->accounts, b->account_nulls, n, INT8OID);
-		values[2] = BufferArray(b->ats, NULL, n, TIMESTAMPTZOID);
-		values[3] = BufferArray(b->actors, NULL, n, NAMEOID);
-		values[4] = BufferArray(b->actions, NULL, n, TEXTOID);
-		values[5] = BufferArray(b->operations, NULL, n, TEXTOID);
-		values[6] = BufferArray(b->object_ids, NULL, n, TEXTOID);
-		values[7] = BufferArray(b->befores, b->before_nulls, n, JSONBOID);
-		values[8] = BufferArray(b->afters, b->after_nulls, n, JSONBOID);
+		values[1] = csp_array_of(b->accounts, b->account_nulls, n, INT8OID);
+		values[2] = csp_array_of(b->ats, NULL, n, TIMESTAMPTZOID);
+		values[3] = csp_array_of(b->actors, NULL, n, NAMEOID);
+		values[4] = csp_array_of(b->actions, NULL, n, TEXTOID);
+		values[5] = csp_array_of(b->operations, NULL, n, TEXTOID);
+		values[6] = csp_array_of(b->object_ids, NULL, n, TEXTOID);
+		values[7] = csp_array_of(b->befores, b->before_nulls, n, JSONBOID);
+		values[8] = csp_array_of(b->afters, b->after_nulls, n, JSONBOID);
 		/* the rows are in the arrays: this INSERT's own ExecutorEnd finds nothing to do */
 		b->n = 0;
 		csp_spi_run(&plan, values, NULL, false, 0);

@@ -123,6 +123,7 @@ typedef struct CspPlan
 } CspPlan;
 
 extern SPIPlanPtr csp_spi_plan(CspPlan *plan);
+extern Datum csp_array_of(Datum *elems, bool *nulls, int n, Oid type);
 extern int	csp_spi_run(CspPlan *plan, Datum *values, const char *nulls,
 						bool read_only, long count);
 extern Datum csp_spi_getdatum(int row, int col, bool *isnull);

@@ -231,22 +231,6 @@ AddRenewal(RenewalArrays *a, Lookups *cache, const SubscriptionRow *sub,
 	return true;
 }
 
-static Datum
-ArrayOf(Datum *elems, bool *nulls, int n, Oid type)
-{
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
-	int			dims[1];
-	int			lbs[1];
-
-	get_typlenbyvalalign(type, &typlen, &typbyval, &typalign);
-	dims[0] = n;
-	lbs[0] = 1;
-	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs,
-											  type, typlen, typbyval, typalign));
-}
-
 /* The subscriptions take their new terms; every one must be updated. */
 static void
 UpdateTerms(const RenewalArrays *a, TimestampTz now)
@@ -273,15 +257,15 @@ UpdateTerms(const RenewalArrays *a, TimestampTz now)
 	Datum		values[10];
 
 	values[0] = TimestampTzGetDatum(now);
-	values[1] = ArrayOf(a->account, NULL, a->n, INT8OID);
-	values[2] = ArrayOf(a->subscription, NULL, a->n, UUIDOID);
-	values[3] = ArrayOf(a->old_end, NULL, a->n, DATEOID);
-	values[4] = ArrayOf(a->start, NULL, a->n, DATEOID);
-	values[5] = ArrayOf(a->end, NULL, a->n, DATEOID);
-	values[6] = ArrayOf(a->deadline, NULL, a->n, TIMESTAMPTZOID);
-	values[7] = ArrayOf(a->unit_price, NULL, a->n, NUMERICOID);
-	values[8] = ArrayOf(a->pricing_currency, NULL, a->n, TEXTOID);
-	values[9] = ArrayOf(a->next_charge, a->next_charge_null, a->n, DATEOID);
+	values[1] = csp_array_of(a->account, NULL, a->n, INT8OID);
+	values[2] = csp_array_of(a->subscription, NULL, a->n, UUIDOID);
+	values[3] = csp_array_of(a->old_end, NULL, a->n, DATEOID);
+	values[4] = csp_array_of(a->start, NULL, a->n, DATEOID);
+	values[5] = csp_array_of(a->end, NULL, a->n, DATEOID);
+	values[6] = csp_array_of(a->deadline, NULL, a->n, TIMESTAMPTZOID);
+	values[7] = csp_array_of(a->unit_price, NULL, a->n, NUMERICOID);
+	values[8] = csp_array_of(a->pricing_currency, NULL, a->n, TEXTOID);
+	values[9] = csp_array_of(a->next_charge, a->next_charge_null, a->n, DATEOID);
 	csp_spi_run(&plan, values, NULL, false, 0);
 	if (SPI_processed != (uint64) a->n)
 		elog(ERROR, "set-based renewal updated " UINT64_FORMAT " of %d subscriptions",
@@ -333,16 +317,16 @@ InsertLotsAndCharges(const RenewalArrays *a, TimestampTz now)
 
 	values[0] = TimestampTzGetDatum(now);
 	values[1] = TimestampTzGetDatum(now + CSP_WINDOW_USECS);
-	values[2] = ArrayOf(a->account, NULL, a->n, INT8OID);
-	values[3] = ArrayOf(a->subscription, NULL, a->n, UUIDOID);
-	values[4] = ArrayOf(a->start, NULL, a->n, DATEOID);
-	values[5] = ArrayOf(a->quantity, NULL, a->n, INT4OID);
-	values[6] = ArrayOf(a->charge_end, NULL, a->n, DATEOID);
-	values[7] = ArrayOf(a->cycle_start, NULL, a->n, DATEOID);
-	values[8] = ArrayOf(a->days_in_cycle, NULL, a->n, INT4OID);
-	values[9] = ArrayOf(a->amount, NULL, a->n, NUMERICOID);
-	values[10] = ArrayOf(a->fx_rate, NULL, a->n, NUMERICOID);
-	values[11] = ArrayOf(a->reference, NULL, a->n, UUIDOID);
+	values[2] = csp_array_of(a->account, NULL, a->n, INT8OID);
+	values[3] = csp_array_of(a->subscription, NULL, a->n, UUIDOID);
+	values[4] = csp_array_of(a->start, NULL, a->n, DATEOID);
+	values[5] = csp_array_of(a->quantity, NULL, a->n, INT4OID);
+	values[6] = csp_array_of(a->charge_end, NULL, a->n, DATEOID);
+	values[7] = csp_array_of(a->cycle_start, NULL, a->n, DATEOID);
+	values[8] = csp_array_of(a->days_in_cycle, NULL, a->n, INT4OID);
+	values[9] = csp_array_of(a->amount, NULL, a->n, NUMERICOID);
+	values[10] = csp_array_of(a->fx_rate, NULL, a->n, NUMERICOID);
+	values[11] = csp_array_of(a->reference, NULL, a->n, UUIDOID);
 	csp_spi_run(&plan, values, NULL, false, 0);
 }
 
@@ -366,7 +350,7 @@ LoadBatch(const Datum *ids, int n, uint64 *nrows)
 		" JOIN csp.customer c ON c.customer_id = s.customer_id",
 		1, {UUIDARRAYOID}, NULL, CURSOR_OPT_GENERIC_PLAN
 	};
-	Datum		id_array = ArrayOf((Datum *) ids, NULL, n, UUIDOID);
+	Datum		id_array = csp_array_of((Datum *) ids, NULL, n, UUIDOID);
 
 	csp_spi_run(&load, &id_array, NULL, false, 0);
 	*nrows = SPI_processed;
@@ -519,10 +503,10 @@ MoveNextChargeDates(const CycleArrays *a)
 	};
 	Datum		values[4];
 
-	values[0] = ArrayOf(a->account, NULL, a->n, INT8OID);
-	values[1] = ArrayOf(a->subscription, NULL, a->n, UUIDOID);
-	values[2] = ArrayOf(a->old_next, NULL, a->n, DATEOID);
-	values[3] = ArrayOf(a->next_charge, a->next_charge_null, a->n, DATEOID);
+	values[0] = csp_array_of(a->account, NULL, a->n, INT8OID);
+	values[1] = csp_array_of(a->subscription, NULL, a->n, UUIDOID);
+	values[2] = csp_array_of(a->old_next, NULL, a->n, DATEOID);
+	values[3] = csp_array_of(a->next_charge, a->next_charge_null, a->n, DATEOID);
 	csp_spi_run(&plan, values, NULL, false, 0);
 	if (SPI_processed != (uint64) a->n)
 		elog(ERROR, "set-based cycle charge moved " UINT64_FORMAT " of %d subscriptions",
@@ -561,15 +545,15 @@ PostCycles(const CycleArrays *a, TimestampTz now)
 	Datum		values[10];
 
 	values[0] = TimestampTzGetDatum(now);
-	values[1] = ArrayOf(a->account, NULL, a->n, INT8OID);
-	values[2] = ArrayOf(a->subscription, NULL, a->n, UUIDOID);
-	values[3] = ArrayOf(a->charge_start, NULL, a->n, DATEOID);
-	values[4] = ArrayOf(a->charge_end, NULL, a->n, DATEOID);
-	values[5] = ArrayOf(a->cycle_start, NULL, a->n, DATEOID);
-	values[6] = ArrayOf(a->days_in_cycle, NULL, a->n, INT4OID);
-	values[7] = ArrayOf(a->amount, NULL, a->n, NUMERICOID);
-	values[8] = ArrayOf(a->fx_rate, NULL, a->n, NUMERICOID);
-	values[9] = ArrayOf(a->reference, NULL, a->n, UUIDOID);
+	values[1] = csp_array_of(a->account, NULL, a->n, INT8OID);
+	values[2] = csp_array_of(a->subscription, NULL, a->n, UUIDOID);
+	values[3] = csp_array_of(a->charge_start, NULL, a->n, DATEOID);
+	values[4] = csp_array_of(a->charge_end, NULL, a->n, DATEOID);
+	values[5] = csp_array_of(a->cycle_start, NULL, a->n, DATEOID);
+	values[6] = csp_array_of(a->days_in_cycle, NULL, a->n, INT4OID);
+	values[7] = csp_array_of(a->amount, NULL, a->n, NUMERICOID);
+	values[8] = csp_array_of(a->fx_rate, NULL, a->n, NUMERICOID);
+	values[9] = csp_array_of(a->reference, NULL, a->n, UUIDOID);
 	csp_spi_run(&plan, values, NULL, false, 0);
 	return (int64) SPI_processed;
 }

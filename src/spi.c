@@ -21,7 +21,9 @@
  */
 #include "csp_billing.h"
 
+#include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 
 /*
  * The kept plan of a CspPlan, prepared on first use: for csp_spi_run, and
@@ -89,4 +91,24 @@ csp_spi_getcstring(int row, int col)
 {
 	CheckCell(row, col);
 	return SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col);
+}
+
+/*
+ * A one-dimensional array of n elements of "type" (nulls may be NULL), in
+ * the current memory context: what the array-driven statements take.
+ */
+Datum
+csp_array_of(Datum *elems, bool *nulls, int n, Oid type)
+{
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	int			dims[1];
+	int			lbs[1];
+
+	get_typlenbyvalalign(type, &typlen, &typbyval, &typalign);
+	dims[0] = n;
+	lbs[0] = 1;
+	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs,
+											  type, typlen, typbyval, typalign));
 }
