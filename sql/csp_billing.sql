@@ -93,7 +93,9 @@ CREATE TABLE csp.audit_log (
     object_id           text        NOT NULL,
     before              jsonb,
     after               jsonb,
-    transaction_id      xid8        NOT NULL DEFAULT pg_current_xact_id()
+    transaction_id      xid8        NOT NULL DEFAULT pg_current_xact_id(),
+    -- the real time of the write, beside the business instant "at" (a back-fill shows)
+    written_at          timestamptz NOT NULL DEFAULT transaction_timestamp()
 );
 CREATE INDEX ON csp.audit_log (object_type, object_id);
 CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON csp.audit_log
@@ -141,6 +143,8 @@ CREATE TABLE csp.billing_profile (
     anniversary_day     int         CHECK (anniversary_day BETWEEN 1 AND 28),
     payment_methods     text[]      NOT NULL DEFAULT '{wire_transfer}',
     created_at          timestamptz NOT NULL,
+    -- the instant of the latest payment, allocation or invoice action (NC016)
+    last_event_at       timestamptz NOT NULL DEFAULT csp.now(),
     PRIMARY KEY (billing_account_id, billing_profile_id),
     CHECK ((billing_model = 'legacy') = (anniversary_day IS NOT NULL))
 );
@@ -293,6 +297,9 @@ CREATE TABLE csp.subscription (
     purchased_at            timestamptz NOT NULL,
     suspended_at            timestamptz,
     ended_at                timestamptz,
+    -- the instant of the latest event recorded for the subscription: nothing may
+    -- be posted before it (NC016); jobs move it to the items they post
+    last_event_at           timestamptz NOT NULL DEFAULT csp.now(),
     PRIMARY KEY (billing_account_id, subscription_id),
     FOREIGN KEY (billing_account_id, billing_profile_id) REFERENCES csp.billing_profile,
     FOREIGN KEY (billing_account_id, invoice_section_id) REFERENCES csp.invoice_section,
@@ -361,6 +368,8 @@ CREATE TABLE csp.charge (
     refunds_charge_id       bigint,
     meter_id                text,
     invoice_number          text,
+    -- the real time the line was written, beside posted_at (the business instant)
+    written_at              timestamptz NOT NULL DEFAULT transaction_timestamp(),
     PRIMARY KEY (billing_account_id, charge_id),
     FOREIGN KEY (billing_account_id, subscription_id) REFERENCES csp.subscription,
     FOREIGN KEY (billing_account_id, refunds_charge_id) REFERENCES csp.charge,
@@ -504,19 +513,19 @@ SELECT pg_catalog.pg_extension_config_dump('csp.payment_allocation_id_seq', '');
 CREATE FUNCTION csp.record_usage(subscription_id uuid, usage_date date, meter_id text, quantity numeric,
                                  unit_price numeric, currency text DEFAULT 'USD')
     RETURNS void AS 'MODULE_PATHNAME', 'csp_record_usage' LANGUAGE C
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION csp.record_usage(uuid, date, text, numeric, numeric, text) IS
     'R11.3: posts a usage line (unit_price in currency, converted at the rate of the usage month, R12.3) to a usage-based subscription';
 
 CREATE FUNCTION csp.run_invoicing(as_of timestamptz DEFAULT csp.now())
     RETURNS int AS 'MODULE_PATHNAME', 'csp_run_invoicing' LANGUAGE C
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION csp.run_invoicing(timestamptz) IS
     'R13.1: invoices every billing period that ended before as_of''s date, one invoice per profile, currency and period; returns the invoices made';
 
 CREATE FUNCTION csp.void_and_rebill(invoice_number text, po_number text DEFAULT NULL, bill_to jsonb DEFAULT NULL)
     RETURNS text AS 'MODULE_PATHNAME', 'csp_void_and_rebill' LANGUAGE C
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION csp.void_and_rebill(text, text, jsonb) IS
     'R13.4: a void note of minus the total and a rebill replacing the document, payments carried over; returns the rebill''s number';
 
@@ -524,20 +533,20 @@ CREATE FUNCTION csp.record_payment(billing_profile_id bigint, amount numeric, cu
                                    received_at timestamptz DEFAULT csp.now(), remittance jsonb DEFAULT NULL,
                                    method text DEFAULT 'wire_transfer', reference text DEFAULT NULL)
     RETURNS bigint AS 'MODULE_PATHNAME', 'csp_record_payment' LANGUAGE C
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION csp.record_payment(bigint, numeric, text, timestamptz, jsonb, text, text) IS
     'R14.1-R14.4: records a wire or bank transfer, allocated as the remittance says; the rest stays unallocated';
 
 CREATE FUNCTION csp.allocate_payment(payment_id bigint, invoice_number text, amount numeric)
     RETURNS void AS 'MODULE_PATHNAME', 'csp_allocate_payment' LANGUAGE C
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION csp.allocate_payment(bigint, text, numeric) IS
     'R14.3: allocates part of an unallocated payment or credit note to an invoice';
 
 CREATE FUNCTION csp.apply_credit_note(billing_profile_id bigint, amount numeric, currency text,
                                       allocations jsonb DEFAULT NULL, reference text DEFAULT NULL)
     RETURNS bigint AS 'MODULE_PATHNAME', 'csp_apply_credit_note' LANGUAGE C
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION csp.apply_credit_note(bigint, numeric, text, jsonb, text) IS
     'R14.7: a credit note paying the most recent invoices with an amount due, or as allocated';
 
@@ -699,12 +708,12 @@ SELECT pg_catalog.pg_extension_config_dump('csp.billing_profile_role', '');
 
 CREATE FUNCTION csp.grant_profile_role(billing_profile_id bigint, member name, profile_role text)
     RETURNS void AS 'MODULE_PATHNAME', 'csp_grant_profile_role' LANGUAGE C
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION csp.grant_profile_role(bigint, name, text) IS
     'Gives member the owner, contributor, reader or invoice_manager role on a billing profile (account owners only); member then sees only its profiles';
 CREATE FUNCTION csp.revoke_profile_role(billing_profile_id bigint, member name, profile_role text)
     RETURNS void AS 'MODULE_PATHNAME', 'csp_revoke_profile_role' LANGUAGE C
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION csp.revoke_profile_role(bigint, name, text) IS
     'Takes a billing-profile role back; with its last one the member leaves csp_profile_member';
 
@@ -780,76 +789,76 @@ CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON csp.seat_lot
 CREATE FUNCTION csp.create_partner(partner_id text, name text, kind csp.partner_kind, country text,
                                    status text DEFAULT 'active', indirect_provider_id text DEFAULT NULL)
     RETURNS text AS 'MODULE_PATHNAME', 'csp_create_partner' LANGUAGE C
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    SET search_path = pg_catalog, pg_temp;
 
 CREATE FUNCTION csp.set_partner_status(partner_id text, status text)
     RETURNS void AS 'MODULE_PATHNAME', 'csp_set_partner_status' LANGUAGE C
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    SET search_path = pg_catalog, pg_temp;
 
 CREATE FUNCTION csp.create_billing_account(name text, country text, currency text)
     RETURNS bigint AS 'MODULE_PATHNAME', 'csp_create_billing_account' LANGUAGE C
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    SET search_path = pg_catalog, pg_temp;
 
 CREATE FUNCTION csp.grant_billing_account_role(billing_account_id bigint, member name,
                                                account_role text DEFAULT 'owner')
     RETURNS void AS 'MODULE_PATHNAME', 'csp_grant_billing_account_role' LANGUAGE C
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    SET search_path = pg_catalog, pg_temp;
 
 CREATE FUNCTION csp.create_billing_profile(billing_account_id bigint, name text, currency text DEFAULT NULL,
                                            po_number text DEFAULT NULL, email_invoice boolean DEFAULT false,
                                            bill_to jsonb DEFAULT '{}', billing_model text DEFAULT 'nce',
                                            anniversary_day int DEFAULT NULL)
     RETURNS bigint AS 'MODULE_PATHNAME', 'csp_create_billing_profile' LANGUAGE C
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    SET search_path = pg_catalog, pg_temp;
 
 CREATE FUNCTION csp.create_invoice_section(billing_profile_id bigint, name text)
     RETURNS bigint AS 'MODULE_PATHNAME', 'csp_create_invoice_section' LANGUAGE C
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    SET search_path = pg_catalog, pg_temp;
 
 CREATE FUNCTION csp.link_partner_billing(partner_id text, billing_account_id bigint,
                                          billing_profile_id bigint, accept_mca boolean DEFAULT false)
     RETURNS void AS 'MODULE_PATHNAME', 'csp_link_partner_billing' LANGUAGE C
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    SET search_path = pg_catalog, pg_temp;
 
 CREATE FUNCTION csp.add_customer(partner_id text, legal_name text, country text, address jsonb DEFAULT '{}',
                                  registration_id text DEFAULT NULL, phone text DEFAULT NULL,
                                  email text DEFAULT NULL, mca_attested boolean DEFAULT false)
     RETURNS uuid AS 'MODULE_PATHNAME', 'csp_add_customer' LANGUAGE C
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    SET search_path = pg_catalog, pg_temp;
 
 CREATE FUNCTION csp.update_customer(customer_id uuid, legal_name text DEFAULT NULL, address jsonb DEFAULT NULL,
                                     registration_id text DEFAULT NULL, phone text DEFAULT NULL,
                                     email text DEFAULT NULL)
     RETURNS void AS 'MODULE_PATHNAME', 'csp_update_customer' LANGUAGE C
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    SET search_path = pg_catalog, pg_temp;
 
 CREATE FUNCTION csp.attest_mca(customer_id uuid)
     RETURNS void AS 'MODULE_PATHNAME', 'csp_attest_mca' LANGUAGE C
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    SET search_path = pg_catalog, pg_temp;
 
 CREATE FUNCTION csp.set_customer_verification(customer_id uuid, status text)
     RETURNS void AS 'MODULE_PATHNAME', 'csp_set_customer_verification' LANGUAGE C
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    SET search_path = pg_catalog, pg_temp;
 
 CREATE FUNCTION csp.add_product(sku_id text, name text, publisher text DEFAULT 'microsoft',
                                 billing_type text DEFAULT 'license', one_per_customer boolean DEFAULT false,
                                 trial_of text DEFAULT NULL, addon_of text[] DEFAULT NULL,
                                 addon_min_ratio numeric DEFAULT NULL, addon_max_ratio numeric DEFAULT NULL)
     RETURNS text AS 'MODULE_PATHNAME', 'csp_add_product' LANGUAGE C
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    SET search_path = pg_catalog, pg_temp;
 
 CREATE FUNCTION csp.add_upgrade_path(from_sku text, to_sku text)
     RETURNS void AS 'MODULE_PATHNAME', 'csp_add_upgrade_path' LANGUAGE C
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    SET search_path = pg_catalog, pg_temp;
 
 CREATE FUNCTION csp.set_price(sku_id text, term text, billing_frequency text, currency text,
                               unit_price numeric, valid_from date DEFAULT '-infinity')
     RETURNS void AS 'MODULE_PATHNAME', 'csp_set_price' LANGUAGE C
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    SET search_path = pg_catalog, pg_temp;
 
 CREATE FUNCTION csp.set_fx_rate(from_currency text, to_currency text, rate_date date, rate numeric)
     RETURNS void AS 'MODULE_PATHNAME', 'csp_set_fx_rate' LANGUAGE C
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    SET search_path = pg_catalog, pg_temp;
 
 ------------------------------------------------------------------------------
 -- Subscription functions (R4-R6, R9, R11)
@@ -860,72 +869,72 @@ CREATE FUNCTION csp.purchase(customer_id uuid, sku_id text, quantity int, term t
                              align_to_calendar_month boolean DEFAULT false, reseller_id text DEFAULT NULL,
                              additional_resellers text[] DEFAULT '{}', friendly_name text DEFAULT NULL)
     RETURNS uuid AS 'MODULE_PATHNAME', 'csp_purchase' LANGUAGE C
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    SET search_path = pg_catalog, pg_temp;
 
 CREATE FUNCTION csp.change_quantity(subscription_id uuid, quantity int)
     RETURNS void AS 'MODULE_PATHNAME', 'csp_change_quantity' LANGUAGE C
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    SET search_path = pg_catalog, pg_temp;
 
 CREATE FUNCTION csp.reducible_licenses(subscription_id uuid)
     RETURNS TABLE (quantity int, reducible_until timestamptz)
     AS 'MODULE_PATHNAME', 'csp_reducible_licenses' LANGUAGE C STABLE
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    SET search_path = pg_catalog, pg_temp;
 
 CREATE FUNCTION csp.suspend(subscription_id uuid)
     RETURNS void AS 'MODULE_PATHNAME', 'csp_suspend' LANGUAGE C
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    SET search_path = pg_catalog, pg_temp;
 
 CREATE FUNCTION csp.reactivate(subscription_id uuid)
     RETURNS void AS 'MODULE_PATHNAME', 'csp_reactivate' LANGUAGE C
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    SET search_path = pg_catalog, pg_temp;
 
 CREATE FUNCTION csp.cancel(subscription_id uuid)
     RETURNS void AS 'MODULE_PATHNAME', 'csp_cancel' LANGUAGE C
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    SET search_path = pg_catalog, pg_temp;
 
 CREATE FUNCTION csp.set_auto_renew(subscription_id uuid, enabled boolean)
     RETURNS void AS 'MODULE_PATHNAME', 'csp_set_auto_renew' LANGUAGE C
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    SET search_path = pg_catalog, pg_temp;
 
 CREATE FUNCTION csp.rename(subscription_id uuid, friendly_name text)
     RETURNS void AS 'MODULE_PATHNAME', 'csp_rename' LANGUAGE C
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    SET search_path = pg_catalog, pg_temp;
 
 CREATE FUNCTION csp.run_cycle_charges(as_of timestamptz DEFAULT csp.now())
     RETURNS int AS 'MODULE_PATHNAME', 'csp_run_cycle_charges' LANGUAGE C
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    SET search_path = pg_catalog, pg_temp;
 
 ------------------------------------------------------------------------------
 -- Term engine (R6.6-R10): renewals, scheduled changes, upgrades, trials, transfers
 ------------------------------------------------------------------------------
 CREATE FUNCTION csp.run_renewals(as_of timestamptz DEFAULT csp.now())
     RETURNS int AS 'MODULE_PATHNAME', 'csp_run_renewals' LANGUAGE C
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    SET search_path = pg_catalog, pg_temp;
 
 CREATE FUNCTION csp.schedule_change(subscription_id uuid, sku_id text DEFAULT NULL, quantity int DEFAULT NULL,
                                     term text DEFAULT NULL, billing_frequency text DEFAULT NULL,
                                     coterm_end date DEFAULT NULL)
     RETURNS void AS 'MODULE_PATHNAME', 'csp_schedule_change' LANGUAGE C
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    SET search_path = pg_catalog, pg_temp;
 
 CREATE FUNCTION csp.clear_scheduled_change(subscription_id uuid)
     RETURNS void AS 'MODULE_PATHNAME', 'csp_clear_scheduled_change' LANGUAGE C
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    SET search_path = pg_catalog, pg_temp;
 
 CREATE FUNCTION csp.upgrade(subscription_id uuid, to_sku text, quantity int DEFAULT NULL,
                             target_subscription_id uuid DEFAULT NULL)
     RETURNS uuid AS 'MODULE_PATHNAME', 'csp_upgrade' LANGUAGE C
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    SET search_path = pg_catalog, pg_temp;
 
 CREATE FUNCTION csp.convert_trial(subscription_id uuid, quantity int DEFAULT 25, term text DEFAULT 'P1Y',
                                   billing_frequency text DEFAULT 'monthly',
                                   target_subscription_id uuid DEFAULT NULL)
     RETURNS uuid AS 'MODULE_PATHNAME', 'csp_convert_trial' LANGUAGE C
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    SET search_path = pg_catalog, pg_temp;
 
 CREATE FUNCTION csp.transfer(subscription_id uuid, to_partner_id text)
     RETURNS uuid AS 'MODULE_PATHNAME', 'csp_transfer' LANGUAGE C
-    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+    SET search_path = pg_catalog, pg_temp;
 
 -- All three jobs, in order, as of one instant (what a scheduler calls).  A
 -- plain SQL function: it only sequences the C jobs, each idempotent.
@@ -1033,7 +1042,7 @@ CREATE VIEW csp.line_items WITH (security_invoker = true) AS
            cu.legal_name AS customer_name, c.subscription_id, c.sku_id, c.charge_type,
            c.charge_start, c.charge_end, c.posted_at, c.quantity, c.unit_price, c.days_charged,
            c.days_in_cycle, c.amount, c.currency, c.pricing_currency, c.fx_rate, c.reference_id,
-           c.charge_id
+           c.charge_id, c.written_at
       FROM csp.charge c
       JOIN csp.customer cu ON cu.customer_id = c.customer_id;
 COMMENT ON VIEW csp.line_items IS 'The charge ledger in reconciliation-file form (R11, R13.2)';
@@ -1048,7 +1057,7 @@ COMMENT ON COLUMN csp.line_items.sku_id IS 'Product SKU';
 COMMENT ON COLUMN csp.line_items.charge_type IS 'new, renew, cycleCharge, addQuantity, removeQuantity, moveQuantity, cancelImmediate, convert, changeBillingPlan, customerCredit, extendTerm or usage';
 COMMENT ON COLUMN csp.line_items.charge_start IS 'First day charged (UTC date)';
 COMMENT ON COLUMN csp.line_items.charge_end IS 'Last day charged, inclusive';
-COMMENT ON COLUMN csp.line_items.posted_at IS 'When the line was posted (csp.now())';
+COMMENT ON COLUMN csp.line_items.posted_at IS 'Business instant of the line: csp.now() of the action, or the instant a job item fell due (a cycle''s start, the day after a term''s end)';
 COMMENT ON COLUMN csp.line_items.quantity IS 'Seats charged; the signed delta for quantity changes and refunds';
 COMMENT ON COLUMN csp.line_items.unit_price IS 'Price per seat per full billing cycle, in the pricing currency';
 COMMENT ON COLUMN csp.line_items.days_charged IS 'Days charged: charge_end - charge_start + 1';
@@ -1059,6 +1068,7 @@ COMMENT ON COLUMN csp.line_items.pricing_currency IS 'Currency of unit_price (US
 COMMENT ON COLUMN csp.line_items.fx_rate IS 'Pricing to billing currency rate of the posting month (R12.3); 1 when the same';
 COMMENT ON COLUMN csp.line_items.reference_id IS 'Shared by the lines of one action';
 COMMENT ON COLUMN csp.line_items.charge_id IS 'Ledger line id';
+COMMENT ON COLUMN csp.line_items.written_at IS 'Real time the line was written (transaction_timestamp()); differs from posted_at for back-fills and for due items posted by a late job';
 
 CREATE VIEW csp.unbilled_charges WITH (security_invoker = true) AS
     SELECT * FROM csp.line_items WHERE invoice_number IS NULL;

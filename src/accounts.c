@@ -70,8 +70,7 @@ csp_create_billing_account(PG_FUNCTION_ARGS)
 	currency = csp_check_currency(csp_arg_cstring(fcinfo, 2));
 	namestrcpy(&creator, GetUserNameFromId(csp_caller(), false));
 
-	SPI_connect();
-	csp_begin_action("create_billing_account");
+	csp_enter(fcinfo, "create_billing_account", true);
 	values[0] = CStringGetTextDatum(name);
 	values[1] = CStringGetTextDatum(country);
 	values[2] = CStringGetTextDatum(currency);
@@ -112,8 +111,7 @@ csp_grant_billing_account_role(PG_FUNCTION_ARGS)
 	if (!OidIsValid(member_oid))
 		csp_report_not_found("role", member);
 
-	SPI_connect();
-	csp_begin_action("grant_billing_account_role");
+	csp_enter(fcinfo, "grant_billing_account_role", true);
 	csp_check_account_access(billing_account_id, true, true);
 	InsertAccountRole(billing_account_id, member_oid, account_role);
 	csp_finish();
@@ -216,8 +214,7 @@ csp_create_billing_profile(PG_FUNCTION_ARGS)
 				 errmsg("\"%s\" is not a billing model", billing_model),
 				 errhint("Use nce or legacy.")));
 
-	SPI_connect();
-	csp_begin_action("create_billing_profile");
+	csp_enter(fcinfo, "create_billing_profile", true);
 	csp_check_account_access(billing_account_id, false, false);
 
 	/* R1.2: the invoice currency defaults to that of the account's country */
@@ -270,6 +267,41 @@ csp_profile_account(int64 billing_profile_id)
 	return DatumGetInt64(csp_spi_getdatum(0, 1, &isnull));
 }
 
+/*
+ * A payment, allocation or invoice action on a profile at "instant": the
+ * profile row is locked, so such actions on one profile are serialised,
+ * NC016 refuses an instant before the latest one recorded, and the latest
+ * moves to "instant".  The caller must be connected to SPI.
+ */
+void
+csp_record_profile_event(int64 billing_account_id, int64 billing_profile_id,
+						 TimestampTz instant)
+{
+	static CspPlan lock = {
+		"SELECT last_event_at FROM csp.billing_profile"
+		" WHERE billing_account_id = $1 AND billing_profile_id = $2 FOR UPDATE",
+		2, {INT8OID, INT8OID}, NULL, 0
+	};
+	static CspPlan record = {
+		"UPDATE csp.billing_profile SET last_event_at = $3"
+		" WHERE billing_account_id = $1 AND billing_profile_id = $2 AND last_event_at < $3",
+		3, {INT8OID, INT8OID, TIMESTAMPTZOID}, NULL, 0
+	};
+	Datum		values[3];
+	bool		isnull;
+	char	   *id = psprintf(INT64_FORMAT, billing_profile_id);
+
+	values[0] = Int64GetDatum(billing_account_id);
+	values[1] = Int64GetDatum(billing_profile_id);
+	values[2] = TimestampTzGetDatum(instant);
+	csp_spi_run(&lock, values, NULL, false, 1);
+	if (SPI_processed == 0)
+		csp_report_not_found("billing profile", id);
+	csp_check_not_before(instant, DatumGetTimestampTz(csp_spi_getdatum(0, 1, &isnull)),
+						 "billing profile", id);
+	csp_spi_run(&record, values, NULL, false, 0);
+}
+
 /* csp.create_invoice_section(billing_profile_id, name) → bigint (R1.3) */
 Datum
 csp_create_invoice_section(PG_FUNCTION_ARGS)
@@ -285,8 +317,7 @@ csp_create_invoice_section(PG_FUNCTION_ARGS)
 	name = csp_arg_cstring(fcinfo, 1);
 	csp_check_nonblank(name, "name");
 
-	SPI_connect();
-	csp_begin_action("create_invoice_section");
+	csp_enter(fcinfo, "create_invoice_section", true);
 	billing_account_id = csp_profile_account(billing_profile_id);
 	csp_check_account_access(billing_account_id, false, false);
 	section_id = InsertSection(billing_account_id, billing_profile_id, name, false);

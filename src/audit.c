@@ -8,9 +8,8 @@
  * who (the caller), when (csp.now()), which API action, which object, and
  * the row before and after as jsonb.
  *
- * Writing functions are SECURITY DEFINER, so inside them current_user is
- * the extension's owner.  The person who called is the "outer" user: the
- * session user, or the role it SET ROLE to.  That is who the log names.
+ * The log names the caller that entry.c captured and checked: the role
+ * PostgreSQL says was executing when the API call began.
  *
  * src/audit.c
  *
@@ -49,12 +48,6 @@ typedef struct AuditPlanEntry
 } AuditPlanEntry;
 
 static HTAB *audit_plans = NULL;
-
-Oid
-csp_caller(void)
-{
-	return GetOuterUserId();
-}
 
 static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
 
@@ -121,14 +114,13 @@ csp_begin_action(const char *action)
 }
 
 /*
- * Ends an API function's work: later row changes in the same transaction
- * (a direct UPDATE by a superuser, say) are not the action's.
+ * Ends the action (csp_finish, entry.c): later row changes in the same
+ * transaction (a direct UPDATE by a superuser, say) are not the action's.
  */
 void
-csp_finish(void)
+csp_end_action(void)
 {
 	current_action = NULL;
-	SPI_finish();
 }
 
 /* What both audit triggers read of the row a trigger event is about. */
@@ -143,6 +135,37 @@ typedef struct AuditedRow
 	Datum		account;		/* billing_account_id */
 	bool		account_isnull;
 } AuditedRow;
+
+/*
+ * True when an update changed nothing but last_event_at, the clock the
+ * engine keeps on subscriptions and profiles for NC016: moving it records
+ * no state change of its own (the action that moved it is audited where
+ * it changes state).
+ */
+static bool
+OnlyEventClockMoved(TupleDesc tupdesc, HeapTuple before, HeapTuple after)
+{
+	int			i;
+
+	for (i = 0; i < tupdesc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+		Datum		a,
+					b;
+		bool		anull,
+					bnull;
+
+		if (att->attisdropped || strcmp(NameStr(att->attname), "last_event_at") == 0)
+			continue;
+		a = heap_getattr(before, i + 1, tupdesc, &anull);
+		b = heap_getattr(after, i + 1, tupdesc, &bnull);
+		if (anull != bnull)
+			return false;
+		if (!anull && !datumIsEqual(a, b, att->attbyval, att->attlen))
+			return false;
+	}
+	return true;
+}
 
 /*
  * Checks that "trigger" fired AFTER ... FOR EACH ROW with the id column as
@@ -181,6 +204,8 @@ ReadAuditedRow(FunctionCallInfo fcinfo, const char *trigger, AuditedRow *row)
 		row->operation = "update";
 		row->before = trigdata->tg_trigtuple;
 		row->after = trigdata->tg_newtuple;
+		if (OnlyEventClockMoved(row->tupdesc, row->before, row->after))
+			return false;
 	}
 	else
 	{

@@ -110,8 +110,7 @@ csp_add_product(PG_FUNCTION_ARGS)
 				 errmsg("addon_min_ratio is above addon_max_ratio"),
 				 errhint("The minimum ratio must not exceed the maximum.")));
 
-	SPI_connect();
-	csp_begin_action("add_product");
+	csp_enter(fcinfo, "add_product", true);
 
 	if (!PG_ARGISNULL(5))
 	{
@@ -212,8 +211,7 @@ csp_add_upgrade_path(PG_FUNCTION_ARGS)
 				 errmsg("%s cannot be upgraded to itself", from_sku),
 				 errhint("An upgrade path joins two different SKUs.")));
 
-	SPI_connect();
-	csp_begin_action("add_upgrade_path");
+	csp_enter(fcinfo, "add_upgrade_path", true);
 	csp_lock_product(from_sku, &from_trial);
 	csp_lock_product(to_sku, &to_trial);
 	if (from_trial != NULL || to_trial != NULL)
@@ -282,8 +280,7 @@ csp_set_price(PG_FUNCTION_ARGS)
 	if (!DATE_IS_NOBEGIN(valid_from))
 		csp_check_date_in_range(valid_from, "valid_from");
 
-	SPI_connect();
-	csp_begin_action("set_price");
+	csp_enter(fcinfo, "set_price", true);
 	billing_type = csp_lock_product(sku_id, &trial_of);
 	if (strcmp(billing_type, "usage") == 0 || trial_of != NULL)
 		ereport(ERROR,
@@ -340,8 +337,7 @@ csp_set_fx_rate(PG_FUNCTION_ARGS)
 				 errmsg("rate must be positive"),
 				 errhint("Pass the mid-rate: units of to_currency per unit of from_currency.")));
 
-	SPI_connect();
-	csp_begin_action("set_fx_rate");
+	csp_enter(fcinfo, "set_fx_rate", true);
 	values[0] = CStringGetTextDatum(from_currency);
 	values[1] = CStringGetTextDatum(to_currency);
 	values[2] = PG_GETARG_DATUM(2);

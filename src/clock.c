@@ -157,6 +157,39 @@ csp_clear_job_instant(void)
 	csp_job_instant_is_set = false;
 }
 
+/*
+ * Due items are posted at the instant they fell due, whenever the job
+ * runs: csp_enter_instant makes "instant" the engine's now for the work of
+ * one item and returns what to restore with csp_leave_instant.  Callers
+ * restore it on error too (PG_FINALLY), since a caller's exception block
+ * may go on after the item failed.
+ */
+CspInstant
+csp_enter_instant(TimestampTz instant)
+{
+	CspInstant	previous;
+
+	previous.is_set = csp_job_instant_is_set;
+	previous.value = csp_job_instant;
+	csp_job_instant = instant;
+	csp_job_instant_is_set = true;
+	return previous;
+}
+
+void
+csp_leave_instant(CspInstant previous)
+{
+	csp_job_instant_is_set = previous.is_set;
+	csp_job_instant = previous.value;
+}
+
+/* 00:00 UTC of a date: the instant a cycle, renewal or expiry falls due. */
+TimestampTz
+csp_start_of_day(DateADT day)
+{
+	return (TimestampTz) day * USECS_PER_DAY;
+}
+
 TimestampTz
 csp_now(void)
 {

@@ -23,6 +23,7 @@ _PG_init(void)
 {
 	csp_define_clock_guc();
 	csp_audit_init();
+	csp_entry_init();
 
 	DefineCustomBoolVariable("csp.set_based_jobs",
 							 "Lets csp.run_renewals and csp.run_cycle_charges take plain subscriptions in set-based batches.",

@@ -43,6 +43,7 @@
 #define ERRCODE_CSP_NO_PRICE				MAKE_SQLSTATE('N','C','0','1','3')
 #define ERRCODE_CSP_NO_FX_RATE				MAKE_SQLSTATE('N','C','0','1','4')
 #define ERRCODE_CSP_ALLOCATION_INVALID		MAKE_SQLSTATE('N','C','0','1','5')
+#define ERRCODE_CSP_INSTANT_BEFORE_EVENT	MAKE_SQLSTATE('N','C','0','1','6')
 #define ERRCODE_CSP_NOT_FOUND				MAKE_SQLSTATE('N','C','4','0','4')
 #define ERRCODE_CSP_RENEWAL_PENDING			MAKE_SQLSTATE('N','C','4','0','9')
 
@@ -52,6 +53,14 @@ extern void csp_define_clock_guc(void);
 extern TimestampTz csp_now(void);
 extern void csp_set_job_instant(TimestampTz instant);
 extern void csp_clear_job_instant(void);
+typedef struct CspInstant
+{
+	bool		is_set;
+	TimestampTz value;
+} CspInstant;
+extern CspInstant csp_enter_instant(TimestampTz instant);
+extern void csp_leave_instant(CspInstant previous);
+extern TimestampTz csp_start_of_day(DateADT day);
 
 /* args.c: argument checks shared by every SQL-callable function */
 extern void csp_require_args(FunctionCallInfo fcinfo, const char *const *names, int nnames);
@@ -73,6 +82,8 @@ extern char *csp_date_to_cstring(DateADT day);
 
 /* accounts.c */
 extern int64 csp_profile_account(int64 billing_profile_id);
+extern void csp_record_profile_event(int64 billing_account_id, int64 billing_profile_id,
+									 TimestampTz instant);
 
 /* catalog.c */
 extern char *csp_lock_product(const char *sku_id, char **trial_of);
@@ -132,9 +143,20 @@ extern char *csp_spi_getcstring(int row, int col);
 /* audit.c */
 extern void csp_audit_init(void);
 extern void csp_begin_action(const char *action);
+extern void csp_end_action(void);
 extern bool csp_loading_dump(void);
+
+/* entry.c: the caller, the write checks, the switch to the owner's rights */
+#define CSP_TIME_ADMIN_ROLE "csp_time_admin"
+#define CSP_MODULE_VERSION "0.3.0"
+/* how far a write's instant may lie from real time without csp_time_admin */
+#define CSP_CLOCK_TOLERANCE (INT64CONST(5) * USECS_PER_MINUTE)
+extern void csp_entry_init(void);
+extern void csp_enter(FunctionCallInfo fcinfo, const char *action, bool writes);
 extern void csp_finish(void);
 extern Oid	csp_caller(void);
+extern bool csp_is_time_admin(Oid role);
+extern void csp_check_write_instant(TimestampTz instant, const char *what);
 
 
 /*
@@ -172,6 +194,7 @@ typedef struct SubscriptionRow
 	char	   *verification_status;
 	bool		has_next_charge;
 	DateADT		next_charge_date;
+	TimestampTz last_event_at;	/* nothing may be posted before it (NC016) */
 } SubscriptionRow;
 
 /* The columns every ledger line is inserted with (then lot_id, refunds_charge_id). */
@@ -261,8 +284,8 @@ extern TimestampTz csp_cancellation_deadline(const char *publisher, BillingFrequ
 	" s.term, s.billing_frequency, s.term_start, s.term_end, s.term_started_at," \
 	" s.cancellation_allowed_until, s.unit_price, s.currency, s.pricing_currency," \
 	" s.parent_subscription_id, s.update_count, p.publisher, p.billing_type," \
-	" c.verification_status, s.next_charge_date"
-#define CSP_SUBSCRIPTION_NCOLUMNS 26
+	" c.verification_status, s.next_charge_date, s.last_event_at"
+#define CSP_SUBSCRIPTION_NCOLUMNS 27
 #define CSP_SUBSCRIPTION_FROM \
 	" FROM csp.subscription s" \
 	" JOIN csp.product p ON p.sku_id = s.sku_id" \
@@ -290,6 +313,9 @@ extern void csp_check_addon_rules_after(Datum customer_id, const char *sku_id, b
 										int64 base_delta);
 extern int64 csp_live_addons(const SubscriptionRow *base);
 extern void csp_lock_for_change(Datum subscription_id, SubscriptionRow *sub);
+extern void csp_lock_for_action(Datum subscription_id, SubscriptionRow *sub, bool catch_up);
+extern void csp_check_not_before(TimestampTz now, TimestampTz latest, const char *object,
+								 const char *id);
 extern int64 csp_insert_seat_lot(const SubscriptionRow *sub, const char *source, int32 quantity);
 extern DateADT csp_today(void);
 

@@ -182,8 +182,7 @@ csp_add_customer(PG_FUNCTION_ARGS)
 	phone = csp_arg_cstring_or_null(fcinfo, 5);
 	CheckRegistration(country, registration_id, phone);
 
-	SPI_connect();
-	csp_begin_action("add_customer");
+	csp_enter(fcinfo, "add_customer", true);
 
 	kind = csp_lock_partner(partner_id, &status, false);
 	if (strcmp(kind, "indirect_reseller") == 0)
@@ -251,8 +250,7 @@ csp_update_customer(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(2))
 		CheckAddress(PG_GETARG_JSONB_P(2));
 
-	SPI_connect();
-	csp_begin_action("update_customer");
+	csp_enter(fcinfo, "update_customer", true);
 	country = LockCustomer(PG_GETARG_DATUM(0), NULL);
 
 	for (i = 0; i < 6; i++)
@@ -281,8 +279,7 @@ csp_attest_mca(PG_FUNCTION_ARGS)
 	Datum		values[2];
 
 	csp_require_args(fcinfo, args, lengthof(args));
-	SPI_connect();
-	csp_begin_action("attest_mca");
+	csp_enter(fcinfo, "attest_mca", true);
 	LockCustomer(PG_GETARG_DATUM(0), NULL);
 	values[0] = PG_GETARG_DATUM(0);
 	values[1] = TimestampTzGetDatum(csp_now());
@@ -313,8 +310,7 @@ csp_set_customer_verification(PG_FUNCTION_ARGS)
 				 errmsg("\"%s\" is not a verification status", status),
 				 errhint("Use pending, approved or rejected.")));
 
-	SPI_connect();
-	csp_begin_action("set_customer_verification");
+	csp_enter(fcinfo, "set_customer_verification", true);
 	LockCustomer(PG_GETARG_DATUM(0), NULL);
 	values[0] = PG_GETARG_DATUM(0);
 	values[1] = CStringGetTextDatum(status);

@@ -457,8 +457,7 @@ csp_run_invoicing(PG_FUNCTION_ARGS)
 	int64		made = 0;
 	int64		next_notice = INVOICING_PROGRESS_EVERY;
 
-	SPI_connect();
-	csp_begin_action("run_invoicing");
+	csp_enter(fcinfo, "run_invoicing", true);
 	csp_set_job_instant(as_of);
 	PG_TRY();
 	{
@@ -627,14 +626,17 @@ csp_void_and_rebill(PG_FUNCTION_ARGS)
 		csp_check_jsonb_object(bill_to, "bill_to");
 	}
 
-	SPI_connect();
-	csp_begin_action("void_and_rebill");
+	csp_enter(fcinfo, "void_and_rebill", true);
 	{
 		/* a document never changes profile: checked before the lock */
 		int64		profile = csp_invoice_profile(number);
 
 		if (profile >= 0)
+		{
 			csp_check_profile_rights(profile, "void and rebill an invoice", false);
+			/* R13.4 happens at now: not before the profile's latest event (NC016) */
+			csp_record_profile_event(csp_profile_account(profile), profile, now);
+		}
 	}
 
 	values[0] = CStringGetTextDatum(number);

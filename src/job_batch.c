@@ -240,7 +240,8 @@ UpdateTerms(const RenewalArrays *a, TimestampTz now)
 		"   SET is_trial = false, term_start = u.term_start, term_end = u.term_end,"
 		"       term_started_at = $1, cancellation_allowed_until = u.deadline,"
 		"       unit_price = u.unit_price, pricing_currency = u.pricing_currency,"
-		"       scheduled_change = NULL, next_charge_date = u.next_charge_date, promotion_id = NULL"
+		"       scheduled_change = NULL, next_charge_date = u.next_charge_date, promotion_id = NULL,"
+		"       last_event_at = GREATEST(s.last_event_at, $1)"
 		"  FROM ROWS FROM (pg_catalog.unnest($2::bigint[]), pg_catalog.unnest($3::uuid[]),"
 		"                  pg_catalog.unnest($4::date[]), pg_catalog.unnest($5::date[]),"
 		"                  pg_catalog.unnest($6::date[]), pg_catalog.unnest($7::timestamptz[]),"
@@ -357,20 +358,78 @@ LoadBatch(const Datum *ids, int n, uint64 *nrows)
 	return SPI_tuptable;
 }
 
+/*
+ * Every item of a batch is written at the instant it fell due (R6.6: the
+ * day after the term end; R11.1: the cycle's start), however late the job
+ * runs.  A batch usually holds one due date; when a late job catches up
+ * several, each date's items are written together, at that date's instant.
+ * "due[i]" is the due date of row i, or DATEVAL_NOEND when the per-row
+ * path takes it; returns the earliest date left after "after".
+ */
+static DateADT
+NextDueDate(const DateADT *due, uint64 n, DateADT after)
+{
+	DateADT		next = DATEVAL_NOEND;
+	uint64		i;
+
+	for (i = 0; i < n; i++)
+		if (due[i] > after && due[i] < next)
+			next = due[i];
+	return next;
+}
+
+/* The plain renewals among "rows" due on "day", written at its instant. */
+static int
+RenewDueOn(SPITupleTable *rows, uint64 nrows, const DateADT *due, DateADT day,
+		   DateADT today, bool *done, int n)
+{
+	RenewalArrays a;
+	Lookups    *cache = palloc0(sizeof(Lookups));
+	int64	   *positions = palloc(sizeof(int64) * n);
+	CspInstant	previous;
+	TimestampTz now = csp_start_of_day(day);
+	uint64		i;
+
+	AllocateArrays(&a, n);
+	for (i = 0; i < nrows; i++)
+	{
+		SubscriptionRow sub;
+		bool		isnull;
+
+		if (due[i] != day)
+			continue;
+		csp_subscription_from_tuple(rows->vals[i], rows->tupdesc, &sub);
+		if (AddRenewal(&a, cache, &sub, day, now))
+			positions[a.n - 1] = DatumGetInt64(SPI_getbinval(rows->vals[i], rows->tupdesc,
+															 CSP_SUBSCRIPTION_NCOLUMNS + 2, &isnull));
+	}
+	(void) today;
+	if (a.n == 0)
+		return 0;
+
+	/* an error leaves the batch to the caller, who rolls it back and restores nothing else */
+	previous = csp_enter_instant(now);
+	UpdateTerms(&a, now);
+	InsertLotsAndCharges(&a, now);
+	csp_leave_instant(previous);
+	for (i = 0; i < (uint64) a.n; i++)
+		done[positions[i] - 1] = true;
+	return a.n;
+}
+
 int
 csp_renew_batch(const Datum *ids, int n, bool *done, void *arg)
 {
 	DateADT		today = *(DateADT *) arg;
-	TimestampTz now = csp_now();
 	SPITupleTable *rows;
 	uint64		nrows,
 				i;
-	RenewalArrays a;
-	Lookups    *cache = palloc0(sizeof(Lookups));
-	int64	   *positions = palloc(sizeof(int64) * n);
+	DateADT    *due;
+	DateADT		day = DATEVAL_NOBEGIN;
+	int			renewed = 0;
 
 	rows = LoadBatch(ids, n, &nrows);
-	AllocateArrays(&a, n);
+	due = palloc(sizeof(DateADT) * (nrows + 1));
 	for (i = 0; i < nrows; i++)
 	{
 		SubscriptionRow sub;
@@ -380,20 +439,11 @@ csp_renew_batch(const Datum *ids, int n, bool *done, void *arg)
 		csp_subscription_from_tuple(rows->vals[i], rows->tupdesc, &sub);
 		nothing_scheduled = DatumGetBool(SPI_getbinval(rows->vals[i], rows->tupdesc,
 													   CSP_SUBSCRIPTION_NCOLUMNS + 1, &isnull));
-		if (!IsPlain(&sub, nothing_scheduled, today))
-			continue;
-		if (AddRenewal(&a, cache, &sub, today, now))
-			positions[a.n - 1] = DatumGetInt64(SPI_getbinval(rows->vals[i], rows->tupdesc,
-															 CSP_SUBSCRIPTION_NCOLUMNS + 2, &isnull));
+		due[i] = IsPlain(&sub, nothing_scheduled, today) ? sub.term_end + 1 : DATEVAL_NOEND;
 	}
-	if (a.n == 0)
-		return 0;
-
-	UpdateTerms(&a, now);
-	InsertLotsAndCharges(&a, now);
-	for (i = 0; i < (uint64) a.n; i++)
-		done[positions[i] - 1] = true;
-	return a.n;
+	while ((day = NextDueDate(due, nrows, day)) != DATEVAL_NOEND)
+		renewed += RenewDueOn(rows, nrows, due, day, today, done, n);
+	return renewed;
 }
 
 /*
@@ -465,7 +515,8 @@ AddCycle(CycleArrays *a, Lookups *cache, const SubscriptionRow *sub, DateADT tod
 		return false;			/* several cycles to catch up */
 	if (has_next && next > sub->term_end)
 		has_next = false;
-	fx_rate = FindRate(cache, sub->pricing_currency, sub->currency, today);
+	/* R12.3: the rate of the day the cycle falls due, as the per-row path */
+	fx_rate = FindRate(cache, sub->pricing_currency, sub->currency, due);
 	if (fx_rate == NULL)
 		return false;
 
@@ -493,20 +544,22 @@ static void
 MoveNextChargeDates(const CycleArrays *a)
 {
 	static CspPlan plan = {
-		"UPDATE csp.subscription s SET next_charge_date = u.next_charge_date"
+		"UPDATE csp.subscription s SET next_charge_date = u.next_charge_date,"
+		"       last_event_at = GREATEST(s.last_event_at, $5)"
 		"  FROM ROWS FROM (pg_catalog.unnest($1::bigint[]), pg_catalog.unnest($2::uuid[]),"
 		"                  pg_catalog.unnest($3::date[]), pg_catalog.unnest($4::date[]))"
 		"       AS u (billing_account_id, subscription_id, old_next, next_charge_date)"
 		" WHERE s.billing_account_id = u.billing_account_id"
 		"   AND s.subscription_id = u.subscription_id AND s.next_charge_date = u.old_next",
-		4, {INT8ARRAYOID, UUIDARRAYOID, DATEARRAYOID, DATEARRAYOID}, NULL, 0
+		5, {INT8ARRAYOID, UUIDARRAYOID, DATEARRAYOID, DATEARRAYOID, TIMESTAMPTZOID}, NULL, 0
 	};
-	Datum		values[4];
+	Datum		values[5];
 
 	values[0] = csp_array_of(a->account, NULL, a->n, INT8OID);
 	values[1] = csp_array_of(a->subscription, NULL, a->n, UUIDOID);
 	values[2] = csp_array_of(a->old_next, NULL, a->n, DATEOID);
 	values[3] = csp_array_of(a->next_charge, a->next_charge_null, a->n, DATEOID);
+	values[4] = TimestampTzGetDatum(csp_now());
 	csp_spi_run(&plan, values, NULL, false, 0);
 	if (SPI_processed != (uint64) a->n)
 		elog(ERROR, "set-based cycle charge moved " UINT64_FORMAT " of %d subscriptions",
@@ -558,26 +611,25 @@ PostCycles(const CycleArrays *a, TimestampTz now)
 	return (int64) SPI_processed;
 }
 
-int
-csp_charge_batch(const Datum *ids, int n, bool *done, void *arg)
+/* The single due cycles among "rows" starting on "day", posted at its instant. */
+static int
+ChargeDueOn(SPITupleTable *rows, uint64 nrows, const DateADT *due, DateADT day,
+			DateADT today, bool *done, int n, int64 *posted)
 {
-	DateADT		today = *(DateADT *) ((void **) arg)[0];
-	int64	   *posted = (int64 *) ((void **) arg)[1];
-	SPITupleTable *rows;
-	uint64		nrows,
-				i;
 	CycleArrays a;
 	Lookups    *cache = palloc0(sizeof(Lookups));
 	int64	   *positions = palloc(sizeof(int64) * n);
-	int64		lines;
+	CspInstant	previous;
+	uint64		i;
 
-	rows = LoadBatch(ids, n, &nrows);
 	AllocateCycleArrays(&a, n);
 	for (i = 0; i < nrows; i++)
 	{
 		SubscriptionRow sub;
 		bool		isnull;
 
+		if (due[i] != day)
+			continue;
 		csp_subscription_from_tuple(rows->vals[i], rows->tupdesc, &sub);
 		if (AddCycle(&a, cache, &sub, today))
 			positions[a.n - 1] = DatumGetInt64(SPI_getbinval(rows->vals[i], rows->tupdesc,
@@ -587,10 +639,37 @@ csp_charge_batch(const Datum *ids, int n, bool *done, void *arg)
 		return 0;
 
 	/* the per-row path charges first and then moves the date: the same rows result */
-	lines = PostCycles(&a, csp_now());
+	previous = csp_enter_instant(csp_start_of_day(day));
+	*posted += PostCycles(&a, csp_now());
 	MoveNextChargeDates(&a);
+	csp_leave_instant(previous);
 	for (i = 0; i < (uint64) a.n; i++)
 		done[positions[i] - 1] = true;
-	*posted += lines;
 	return a.n;
+}
+
+int
+csp_charge_batch(const Datum *ids, int n, bool *done, void *arg)
+{
+	DateADT		today = *(DateADT *) ((void **) arg)[0];
+	int64	   *posted = (int64 *) ((void **) arg)[1];
+	SPITupleTable *rows;
+	uint64		nrows,
+				i;
+	DateADT    *due;
+	DateADT		day = DATEVAL_NOBEGIN;
+	int			taken = 0;
+
+	rows = LoadBatch(ids, n, &nrows);
+	due = palloc(sizeof(DateADT) * (nrows + 1));
+	for (i = 0; i < nrows; i++)
+	{
+		SubscriptionRow sub;
+
+		csp_subscription_from_tuple(rows->vals[i], rows->tupdesc, &sub);
+		due[i] = sub.has_next_charge ? sub.next_charge_date : DATEVAL_NOEND;
+	}
+	while ((day = NextDueDate(due, nrows, day)) != DATEVAL_NOEND)
+		taken += ChargeDueOn(rows, nrows, due, day, today, done, n, posted);
+	return taken;
 }

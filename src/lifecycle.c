@@ -212,9 +212,8 @@ csp_suspend(PG_FUNCTION_ARGS)
 	SubscriptionRow sub;
 
 	csp_require_args(fcinfo, args, lengthof(args));
-	SPI_connect();
-	csp_begin_action("suspend");
-	csp_lock_subscription(PG_GETARG_DATUM(0), &sub);
+	csp_enter(fcinfo, "suspend", true);
+	csp_lock_for_action(PG_GETARG_DATUM(0), &sub, false);
 	csp_check_manageable(&sub, "suspend");
 	csp_check_not_trial(&sub, "suspend");
 	if (strcmp(sub.status, "active") != 0)
@@ -238,9 +237,8 @@ csp_reactivate(PG_FUNCTION_ARGS)
 	SubscriptionRow sub;
 
 	csp_require_args(fcinfo, args, lengthof(args));
-	SPI_connect();
-	csp_begin_action("reactivate");
-	csp_lock_subscription(PG_GETARG_DATUM(0), &sub);
+	csp_enter(fcinfo, "reactivate", true);
+	csp_lock_for_action(PG_GETARG_DATUM(0), &sub, false);
 	csp_check_manageable(&sub, "reactivate");
 	if (strcmp(sub.status, "suspended") != 0)
 		ereport(ERROR,
@@ -296,9 +294,8 @@ csp_cancel(PG_FUNCTION_ARGS)
 	DateADT		refund_from;
 
 	csp_require_args(fcinfo, args, lengthof(args));
-	SPI_connect();
-	csp_begin_action("cancel");
-	csp_lock_for_change(PG_GETARG_DATUM(0), &sub);
+	csp_enter(fcinfo, "cancel", true);
+	csp_lock_for_action(PG_GETARG_DATUM(0), &sub, true);
 	csp_check_manageable(&sub, "cancel");
 	csp_check_not_trial(&sub, "cancel");
 	marketplace = strcmp(sub.publisher, "microsoft") != 0;
@@ -360,9 +357,8 @@ csp_set_auto_renew(PG_FUNCTION_ARGS)
 
 	csp_require_args(fcinfo, args, lengthof(args));
 	enabled = PG_GETARG_BOOL(1);
-	SPI_connect();
-	csp_begin_action("set_auto_renew");
-	csp_lock_subscription(PG_GETARG_DATUM(0), &sub);
+	csp_enter(fcinfo, "set_auto_renew", true);
+	csp_lock_for_action(PG_GETARG_DATUM(0), &sub, false);
 	csp_check_manageable(&sub, "change auto-renew of");
 	if (enabled && strcmp(sub.status, "suspended") == 0)
 		ereport(ERROR,
@@ -398,9 +394,8 @@ csp_rename(PG_FUNCTION_ARGS)
 	csp_require_args(fcinfo, args, lengthof(args));
 	name = csp_arg_cstring(fcinfo, 1);
 	csp_check_nonblank(name, "friendly_name");
-	SPI_connect();
-	csp_begin_action("rename");
-	csp_lock_subscription(PG_GETARG_DATUM(0), &sub);
+	csp_enter(fcinfo, "rename", true);
+	csp_lock_for_action(PG_GETARG_DATUM(0), &sub, false);
 	csp_check_manageable(&sub, "rename");
 	csp_count_update(&sub);
 	arg = CStringGetTextDatum(name);

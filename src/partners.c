@@ -91,8 +91,7 @@ csp_create_partner(PG_FUNCTION_ARGS)
 	provider_id = csp_arg_cstring_or_null(fcinfo, 5);
 	kind_text = DatumGetCString(DirectFunctionCall1(enum_out, PG_GETARG_DATUM(2)));
 
-	SPI_connect();
-	csp_begin_action("create_partner");
+	csp_enter(fcinfo, "create_partner", true);
 
 	if (provider_id != NULL)
 	{
@@ -151,8 +150,7 @@ csp_set_partner_status(PG_FUNCTION_ARGS)
 	status = csp_arg_cstring(fcinfo, 1);
 	CheckPartnerStatus(status);
 
-	SPI_connect();
-	csp_begin_action("set_partner_status");
+	csp_enter(fcinfo, "set_partner_status", true);
 	csp_lock_partner(partner_id, NULL, true);
 	values[0] = CStringGetTextDatum(partner_id);
 	values[1] = CStringGetTextDatum(status);
@@ -203,8 +201,7 @@ csp_link_partner_billing(PG_FUNCTION_ARGS)
 	billing_profile_id = PG_GETARG_INT64(2);
 	accept_mca = PG_GETARG_BOOL(3);
 
-	SPI_connect();
-	csp_begin_action("link_partner_billing");
+	csp_enter(fcinfo, "link_partner_billing", true);
 
 	kind = csp_lock_partner(partner_id, &status, true);
 	if (strcmp(status, "active") != 0)

@@ -473,10 +473,13 @@ csp_record_payment(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(4))
 		entries = ParseRemittance(PG_GETARG_JSONB_P(4), "remittance", currency, &nentries);
 
-	SPI_connect();
-	csp_begin_action("record_payment");
+	csp_enter(fcinfo, "record_payment", true);
+	/* an arrival time far from real time is a back-fill: csp_time_admin only */
+	csp_check_write_instant(received_at, "received_at");
 	billing_account_id = csp_profile_account(billing_profile_id);
 	csp_check_profile_rights(billing_profile_id, "record a payment", true);
+	/* the action happens when it is recorded; received_at is what the bank says */
+	csp_record_profile_event(billing_account_id, billing_profile_id, csp_now());
 	payment_id = InsertPayment(billing_account_id, billing_profile_id, "payment", method,
 							   reference, currency, amount, received_at);
 	NewPaymentRow(&pay, billing_account_id, billing_profile_id, payment_id, currency, amount);
@@ -505,10 +508,10 @@ csp_allocate_payment(PG_FUNCTION_ARGS)
 	number = csp_arg_cstring(fcinfo, 1);
 	amount = PG_GETARG_NUMERIC(2);
 
-	SPI_connect();
-	csp_begin_action("allocate_payment");
+	csp_enter(fcinfo, "allocate_payment", true);
 	LockPayment(payment_id, &pay);
 	csp_check_profile_rights(pay.billing_profile_id, "allocate a payment", true);
+	csp_record_profile_event(pay.billing_account_id, pay.billing_profile_id, csp_now());
 	amount = CheckPositiveAmount(amount, "amount", pay.currency);
 	AllocateToInvoice(&pay, number, amount);
 	csp_finish();
@@ -583,10 +586,10 @@ csp_apply_credit_note(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(3))
 		entries = ParseRemittance(PG_GETARG_JSONB_P(3), "allocations", currency, &nentries);
 
-	SPI_connect();
-	csp_begin_action("apply_credit_note");
+	csp_enter(fcinfo, "apply_credit_note", true);
 	billing_account_id = csp_profile_account(billing_profile_id);
 	csp_check_profile_rights(billing_profile_id, "apply a credit note", false);
+	csp_record_profile_event(billing_account_id, billing_profile_id, csp_now());
 	payment_id = InsertPayment(billing_account_id, billing_profile_id, "credit_note",
 							   "credit_note", reference, currency, amount, csp_now());
 	NewPaymentRow(&pay, billing_account_id, billing_profile_id, payment_id, currency, amount);

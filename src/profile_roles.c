@@ -123,8 +123,7 @@ csp_grant_profile_role(PG_FUNCTION_ARGS)
 	member = NameStr(*PG_GETARG_NAME(1));
 	profile_role = CheckProfileRole(csp_arg_cstring(fcinfo, 2));
 
-	SPI_connect();
-	csp_begin_action("grant_profile_role");
+	csp_enter(fcinfo, "grant_profile_role", true);
 	billing_account_id = csp_profile_account(billing_profile_id);
 	csp_check_account_access(billing_account_id, true, false);
 	member_oid = CheckMember(member);
@@ -176,8 +175,7 @@ csp_revoke_profile_role(PG_FUNCTION_ARGS)
 	member = NameStr(*PG_GETARG_NAME(1));
 	profile_role = CheckProfileRole(csp_arg_cstring(fcinfo, 2));
 
-	SPI_connect();
-	csp_begin_action("revoke_profile_role");
+	csp_enter(fcinfo, "revoke_profile_role", true);
 	billing_account_id = csp_profile_account(billing_profile_id);
 	csp_check_account_access(billing_account_id, true, false);
 

@@ -30,6 +30,7 @@ PG_FUNCTION_INFO_V1(csp_run_renewals);
 
 static void RenewWork(Datum id, void *arg);
 static void ChargeWork(Datum id, void *arg);
+static bool RenewTerm(SubscriptionRow *sub, DateADT today);
 
 #define JOB_BATCH_SIZE 1000
 #define RENEWAL_CATCH_UP_TERMS 120
@@ -49,21 +50,57 @@ csp_job_instant_arg(FunctionCallInfo fcinfo)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("as_of is outside the supported range"),
 				 errhint("Pass an instant between %d-01-01 and %d-12-31.", TERMS_MIN_YEAR, TERMS_MAX_YEAR)));
+	/* a job far from real time is a back-fill: csp_time_admin only */
+	csp_check_write_instant(as_of, "as_of");
 	return as_of;
 }
 
 static void
-SetNextChargeDate(const SubscriptionRow *sub, bool has_next, DateADT next)
+SetNextChargeDate(const SubscriptionRow *sub, bool has_next, DateADT next,
+				  bool charged, DateADT last_charged)
 {
 	static CspPlan plan = {
-		"UPDATE csp.subscription SET next_charge_date = $3"
+		"UPDATE csp.subscription SET next_charge_date = $3,"
+		"       last_event_at = GREATEST(last_event_at, $4)"
 		" WHERE billing_account_id = $1 AND subscription_id = $2",
-		3, {INT8OID, UUIDOID, DATEOID}, NULL, 0
+		4, {INT8OID, UUIDOID, DATEOID, TIMESTAMPTZOID}, NULL, 0
 	};
-	Datum		arg = DateADTGetDatum(next);
-	char		null = has_next ? ' ' : 'n';
+	Datum		args[2];
+	char		nulls[2] = {has_next ? ' ' : 'n', charged ? ' ' : 'n'};
 
-	csp_run_on_subscription(&plan, sub, &arg, &null, 1);
+	args[0] = DateADTGetDatum(next);
+	/* the latest cycle charged is an event of the subscription (NC016) */
+	args[1] = TimestampTzGetDatum(csp_start_of_day(last_charged));
+	csp_run_on_subscription(&plan, sub, args, nulls, 2);
+}
+
+/*
+ * Posts the full charge of one cycle at the cycle's start, with the rate
+ * of that day, however late the job (or the change that catches it up)
+ * runs: the same history gives the same ledger whatever the schedule.
+ * False when there was nothing to post (no seats, or already posted).
+ */
+static bool
+PostCycleCharge(SubscriptionRow *sub, const TermsCycle *cycle, DateADT cycle_start)
+{
+	CspInstant	previous = csp_enter_instant(csp_start_of_day(cycle_start));
+	bool		posted = false;
+
+	PG_TRY();
+	{
+		ChargeLine	line;
+
+		csp_cycle_line(sub, "cycleCharge", cycle, sub->quantity, &line);
+		line.fx_rate = csp_fx_rate(sub->pricing_currency, sub->currency, cycle_start);
+		line.reference_id = csp_new_uuid();
+		posted = sub->quantity > 0 && csp_post_charge(sub, &line, true);
+	}
+	PG_FINALLY();
+	{
+		csp_leave_instant(previous);
+	}
+	PG_END_TRY();
+	return posted;
 }
 
 /*
@@ -78,11 +115,12 @@ csp_charge_due_cycles(SubscriptionRow *sub, DateADT today)
 	int			posted = 0;
 	DateADT		next = sub->next_charge_date;
 	bool		has_next = sub->has_next_charge;
+	bool		charged = false;
+	DateADT		last_charged = 0;
 
 	while (has_next && next <= today && next <= sub->term_end)
 	{
 		TermsCycle	cycle;
-		ChargeLine	line;
 
 		if (!terms_cycle_containing(sub->term_start, sub->term_end, sub->term,
 									sub->frequency, next, &cycle))
@@ -90,18 +128,27 @@ csp_charge_due_cycles(SubscriptionRow *sub, DateADT today)
 			has_next = false;
 			break;
 		}
-		csp_cycle_line(sub, "cycleCharge", &cycle, sub->quantity, &line);
-		line.fx_rate = csp_fx_rate(sub->pricing_currency, sub->currency, today);
-		line.reference_id = csp_new_uuid();
-		if (sub->quantity > 0 && csp_post_charge(sub, &line, true))
+
+		if (PostCycleCharge(sub, &cycle, next))
 			posted++;
+		charged = true;
+		last_charged = next;
 		has_next = csp_next_cycle_start(sub->term_start, sub->term_end, sub->term,
 										sub->frequency, next, &next);
 	}
 	/* a date past the term would keep the row "due" for ever */
 	if (has_next && next > sub->term_end)
 		has_next = false;
-	SetNextChargeDate(sub, has_next, next);
+	if (charged)
+	{
+		/* the date moves with the last cycle charged, at its instant (as the batch path) */
+		CspInstant	previous = csp_enter_instant(csp_start_of_day(last_charged));
+
+		SetNextChargeDate(sub, has_next, next, charged, last_charged);
+		csp_leave_instant(previous);
+	}
+	else
+		SetNextChargeDate(sub, has_next, next, charged, last_charged);
 	return posted;
 }
 
@@ -116,7 +163,7 @@ csp_charge_due_cycles(SubscriptionRow *sub, DateADT today)
  * position, and returns (id, due date).  Returns how many succeeded.
  */
 static int64
-RunJob(CspPlan *due, const char *job, TimestampTz as_of,
+RunJob(FunctionCallInfo fcinfo, CspPlan *due, const char *job, TimestampTz as_of,
 	   CspBatchWork batch_work, CspIsolatedWork work, void *work_arg, const char *failure)
 {
 	DateADT		today = terms_utc_date(as_of);
@@ -130,10 +177,9 @@ RunJob(CspPlan *due, const char *job, TimestampTz as_of,
 	MemoryContext job_context;
 	MemoryContext batch_context;
 
-	SPI_connect();
+	csp_enter(fcinfo, job, true);
 	job_context = CurrentMemoryContext;
 	batch_context = AllocSetContextCreate(job_context, "csp job batch", ALLOCSET_DEFAULT_SIZES);
-	csp_begin_action(job);
 	csp_set_job_instant(as_of);
 	PG_TRY();
 	{
@@ -225,7 +271,7 @@ csp_run_cycle_charges(PG_FUNCTION_ARGS)
 
 	work_arg[0] = &today;
 	work_arg[1] = &posted;
-	RunJob(&due, "run_cycle_charges", as_of, csp_charge_batch, ChargeWork, work_arg,
+	RunJob(fcinfo, &due, "run_cycle_charges", as_of, csp_charge_batch, ChargeWork, work_arg,
 		   "Its cycle was not charged; the next run retries it.");
 	PG_RETURN_INT32((int32) posted);
 }
@@ -283,6 +329,25 @@ BaseRenews(const SubscriptionRow *addon, DateADT today)
 		(base.term_end >= today || base.auto_renew);
 }
 
+/* RenewTerm with the renewal's due instant as the engine's now. */
+static bool
+RenewTermAtItsInstant(SubscriptionRow *sub, DateADT today)
+{
+	CspInstant	previous = csp_enter_instant(csp_start_of_day(sub->term_end + 1));
+	bool		renewed = false;
+
+	PG_TRY();
+	{
+		renewed = RenewTerm(sub, today);
+	}
+	PG_FINALLY();
+	{
+		csp_leave_instant(previous);
+	}
+	PG_END_TRY();
+	return renewed;
+}
+
 /*
  * Renews one subscription whose term ended, as many terms as needed to
  * reach "today", or ends it.  R6.6: the new term starts the day after the
@@ -291,14 +356,19 @@ BaseRenews(const SubscriptionRow *addon, DateADT today)
  * R9.1/R9.4: a trial converts to its paid SKU (P1Y monthly, 25 seats, or
  * what was scheduled) unless auto-renew is off.
  */
-static void
-RenewOne(SubscriptionRow *sub, DateADT today)
+/*
+ * Renews (or ends) one term of a subscription whose term ended, at the
+ * instant the renewal fell due; false when the subscription has ended.
+ */
+static bool
+RenewTerm(SubscriptionRow *sub, DateADT today)
 {
 	static CspPlan update = {
 		"UPDATE csp.subscription SET sku_id = $3, quantity = $4, is_trial = false, term = $5,"
 		"  billing_frequency = $6, term_start = $7, term_end = $8, term_started_at = $9,"
 		"  cancellation_allowed_until = $10, unit_price = $11, pricing_currency = $12,"
-		"  scheduled_change = NULL, next_charge_date = $13, promotion_id = NULL"
+		"  scheduled_change = NULL, next_charge_date = $13, promotion_id = NULL,"
+		"  last_event_at = GREATEST(last_event_at, $9)"
 		" WHERE billing_account_id = $1 AND subscription_id = $2",
 		13, {INT8OID, UUIDOID, TEXTOID, INT4OID, TEXTOID, TEXTOID, DATEOID, DATEOID,
 		TIMESTAMPTZOID, TIMESTAMPTZOID, NUMERICOID, TEXTOID, DATEOID}, NULL, 0
@@ -306,34 +376,121 @@ RenewOne(SubscriptionRow *sub, DateADT today)
 	static CspPlan trial_base = {
 		"SELECT trial_of FROM csp.product WHERE sku_id = $1", 1, {TEXTOID}, NULL, 0
 	};
-	TimestampTz now = csp_now();
-	int			terms_renewed = 0;
+	Jsonb	   *change;
+	char	   *sku_id = sub->sku_id;
+	int32		quantity = sub->quantity;
+	TermCode	term = sub->term;
+	BillingFrequency freq = sub->frequency;
+	char	   *field;
+	DateADT		start = sub->term_end + 1;
+	DateADT		end;
+	Numeric		unit_price;
+	char	   *pricing_currency;
+	DateADT		next_charge = 0;
+	bool		has_next;
+	Datum		values[13];
+	char		nulls[13];
+	bool		usage = strcmp(sub->billing_type, "usage") == 0;
+	int64		lot_id;
+	Datum		id = sub->subscription_id;
 
-	while (sub->term_end < today)
+	/*
+	 * R6.6: the renewal falls due at 00:00 UTC of the day after the end,
+	 * and that is its instant however late the job runs: the new term's
+	 * 168-hour windows start then, so a late job neither moves nor
+	 * lengthens them, and the ledger does not depend on the schedule.
+	 */
+	TimestampTz now = csp_start_of_day(start);
+
+	if (strcmp(sub->status, "suspended") == 0 || !sub->auto_renew ||
+		!BaseRenews(sub, today))
 	{
-		Jsonb	   *change;
-		char	   *sku_id = sub->sku_id;
-		int32		quantity = sub->quantity;
-		TermCode	term = sub->term;
-		BillingFrequency freq = sub->frequency;
-		char	   *field;
-		DateADT		start = sub->term_end + 1;
-		DateADT		end;
-		Numeric		unit_price;
-		char	   *pricing_currency;
-		DateADT		next_charge = 0;
-		bool		has_next;
-		Datum		values[13];
-		char		nulls[13];
-		bool		usage = strcmp(sub->billing_type, "usage") == 0;
-		int64		lot_id;
-		Datum		id = sub->subscription_id;
+		csp_set_subscription_status(sub, "expired");
+		return false;
+	}
 
+	change = LoadScheduledChange(sub);
+	if (sub->is_trial)
+	{
+		Datum		sku = CStringGetTextDatum(sub->sku_id);
+
+		csp_spi_run(&trial_base, &sku, NULL, true, 1);
+		sku_id = csp_spi_getcstring(0, 1);
+		quantity = 25;
+		term = TERM_P1Y;
+		freq = FREQ_MONTHLY;
+	}
+	/* R7: the scheduled change is applied at renewal */
+	if ((field = csp_jsonb_field(change, "sku_id")) != NULL)
+		sku_id = field;
+	if ((field = csp_jsonb_field(change, "quantity")) != NULL)
+		quantity = pg_strtoint32(field);
+	if ((field = csp_jsonb_field(change, "term")) != NULL)
+		term = terms_parse_term(field);
+	if ((field = csp_jsonb_field(change, "billing_frequency")) != NULL)
+		freq = terms_parse_frequency(field);
+	if ((field = csp_jsonb_field(change, "coterm_end")) != NULL)
+		end = DatumGetDateADT(DirectFunctionCall1(date_in, CStringGetDatum(field)));
+	else
+		end = terms_natural_end(start, term);
+	if (!terms_coterminous_end_ok(start, term, end))
+		end = terms_natural_end(start, term);
+
+	if (usage)
+	{
+		unit_price = int64_to_numeric(0);
+		pricing_currency = sub->pricing_currency;
+	}
+	else
+		csp_require_price(sku_id, term, freq, sub->currency, start, &unit_price, &pricing_currency);
+
+	has_next = !usage && csp_next_cycle_start(start, end, term, freq, start, &next_charge);
+
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = Int64GetDatum(sub->billing_account_id);
+	values[1] = sub->subscription_id;
+	values[2] = CStringGetTextDatum(sku_id);
+	values[3] = Int32GetDatum(quantity);
+	values[4] = CStringGetTextDatum(terms_term_name(term));
+	values[5] = CStringGetTextDatum(terms_frequency_name(freq));
+	values[6] = DateADTGetDatum(start);
+	values[7] = DateADTGetDatum(end);
+	values[8] = TimestampTzGetDatum(now);
+	values[9] = TimestampTzGetDatum(csp_cancellation_deadline(sub->publisher, freq, now));
+	values[10] = NumericGetDatum(unit_price);
+	values[11] = CStringGetTextDatum(pricing_currency);
+	values[12] = DateADTGetDatum(next_charge);
+	nulls[12] = has_next ? ' ' : 'n';
+	csp_spi_run(&update, values, nulls, false, 0);
+
+	csp_lock_subscription(id, sub);
+	/* R5.2, R6.6: all seats are a new lot, reducible for 168 hours from the renewal */
+	lot_id = csp_insert_seat_lot(sub, "renewal", quantity);
+	if (!usage)
+		csp_charge_period(sub, "renew", start, quantity, lot_id, csp_new_uuid());
+	return true;
+}
+
+/*
+ * Renews one subscription whose term ended, as many terms as needed to
+ * reach "today", or ends it.  R6.2: suspended subscriptions and those
+ * without auto-renew expire.  R9.1/R9.4: a trial converts to its paid SKU
+ * (P1Y monthly, 25 seats, or what was scheduled) unless auto-renew is off.
+ * Each term is renewed at its own due instant (RenewTerm).
+ */
+static void
+RenewOne(SubscriptionRow *sub, DateADT today)
+{
+	int			terms_renewed = 0;
+	bool		renewing = true;
+
+	while (renewing && sub->term_end < today)
+	{
 		/* the old term's cycles are charged before it ends, however late the jobs run */
 		if (sub->has_next_charge)
 		{
 			csp_charge_due_cycles(sub, today);
-			csp_lock_subscription(id, sub);
+			csp_lock_subscription(sub->subscription_id, sub);
 		}
 
 		/*
@@ -350,72 +507,7 @@ RenewOne(SubscriptionRow *sub, DateADT today)
 			return;
 		}
 
-		if (strcmp(sub->status, "suspended") == 0 || !sub->auto_renew ||
-			!BaseRenews(sub, today))
-		{
-			csp_set_subscription_status(sub, "expired");
-			return;
-		}
-
-		change = LoadScheduledChange(sub);
-		if (sub->is_trial)
-		{
-			Datum		sku = CStringGetTextDatum(sub->sku_id);
-
-			csp_spi_run(&trial_base, &sku, NULL, true, 1);
-			sku_id = csp_spi_getcstring(0, 1);
-			quantity = 25;
-			term = TERM_P1Y;
-			freq = FREQ_MONTHLY;
-		}
-		/* R7: the scheduled change is applied at renewal */
-		if ((field = csp_jsonb_field(change, "sku_id")) != NULL)
-			sku_id = field;
-		if ((field = csp_jsonb_field(change, "quantity")) != NULL)
-			quantity = pg_strtoint32(field);
-		if ((field = csp_jsonb_field(change, "term")) != NULL)
-			term = terms_parse_term(field);
-		if ((field = csp_jsonb_field(change, "billing_frequency")) != NULL)
-			freq = terms_parse_frequency(field);
-		if ((field = csp_jsonb_field(change, "coterm_end")) != NULL)
-			end = DatumGetDateADT(DirectFunctionCall1(date_in, CStringGetDatum(field)));
-		else
-			end = terms_natural_end(start, term);
-		if (!terms_coterminous_end_ok(start, term, end))
-			end = terms_natural_end(start, term);
-
-		if (usage)
-		{
-			unit_price = int64_to_numeric(0);
-			pricing_currency = sub->pricing_currency;
-		}
-		else
-			csp_require_price(sku_id, term, freq, sub->currency, start, &unit_price, &pricing_currency);
-
-		has_next = !usage && csp_next_cycle_start(start, end, term, freq, start, &next_charge);
-
-		memset(nulls, ' ', sizeof(nulls));
-		values[0] = Int64GetDatum(sub->billing_account_id);
-		values[1] = sub->subscription_id;
-		values[2] = CStringGetTextDatum(sku_id);
-		values[3] = Int32GetDatum(quantity);
-		values[4] = CStringGetTextDatum(terms_term_name(term));
-		values[5] = CStringGetTextDatum(terms_frequency_name(freq));
-		values[6] = DateADTGetDatum(start);
-		values[7] = DateADTGetDatum(end);
-		values[8] = TimestampTzGetDatum(now);
-		values[9] = TimestampTzGetDatum(csp_cancellation_deadline(sub->publisher, freq, now));
-		values[10] = NumericGetDatum(unit_price);
-		values[11] = CStringGetTextDatum(pricing_currency);
-		values[12] = DateADTGetDatum(next_charge);
-		nulls[12] = has_next ? ' ' : 'n';
-		csp_spi_run(&update, values, nulls, false, 0);
-
-		csp_lock_subscription(id, sub);
-		/* R5.2, R6.6: all seats are a new lot, reducible for 168 hours from now */
-		lot_id = csp_insert_seat_lot(sub, "renewal", quantity);
-		if (!usage)
-			csp_charge_period(sub, "renew", start, quantity, lot_id, csp_new_uuid());
+		renewing = RenewTermAtItsInstant(sub, today);
 	}
 }
 
@@ -433,6 +525,8 @@ RunInSubtransaction(void (*body) (void *), void *arg, MemoryContext job_context,
 {
 	ResourceOwner owner = CurrentResourceOwner;
 	volatile bool ok = true;
+	/* the body may move the engine's now to its items' instants: restored either way */
+	CspInstant	instant = csp_enter_instant(csp_now());
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(job_context);
@@ -456,6 +550,7 @@ RunInSubtransaction(void (*body) (void *), void *arg, MemoryContext job_context,
 		ok = false;
 	}
 	PG_END_TRY();
+	csp_leave_instant(instant);
 	return ok;
 }
 
@@ -588,6 +683,6 @@ csp_run_renewals(PG_FUNCTION_ARGS)
 	TimestampTz as_of = csp_job_instant_arg(fcinfo);
 	DateADT		today = terms_utc_date(as_of);
 
-	PG_RETURN_INT32((int32) RunJob(&due, "run_renewals", as_of, csp_renew_batch, RenewWork, &today,
+	PG_RETURN_INT32((int32) RunJob(fcinfo, &due, "run_renewals", as_of, csp_renew_batch, RenewWork, &today,
 								   "It was not renewed; it stays pending and the next run retries it."));
 }

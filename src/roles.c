@@ -32,6 +32,8 @@ static const char *const group_roles[] = {
 	"csp_helpdesk_agent",
 	"csp_billing_admin",
 	"csp_reader",
+	/* may write under a pinned clock: back-fills and replays (entry.c) */
+	"csp_time_admin",
 	/* holders of billing-profile roles (profile_roles.c) */
 	"csp_profile_member"
 };

@@ -95,9 +95,8 @@ csp_schedule_change(PG_FUNCTION_ARGS)
 				 errmsg("nothing to schedule"),
 				 errhint("Pass at least one of sku_id, quantity, term, billing_frequency, coterm_end; csp.clear_scheduled_change removes a change.")));
 
-	SPI_connect();
-	csp_begin_action("schedule_change");
-	csp_lock_subscription(PG_GETARG_DATUM(0), &sub);
+	csp_enter(fcinfo, "schedule_change", true);
+	csp_lock_for_action(PG_GETARG_DATUM(0), &sub, false);
 	csp_check_manageable(&sub, "schedule a change for");
 
 	/* R7.2: only when active with auto-renew on */
@@ -221,9 +220,8 @@ csp_clear_scheduled_change(PG_FUNCTION_ARGS)
 	SubscriptionRow sub;
 
 	csp_require_args(fcinfo, args, lengthof(args));
-	SPI_connect();
-	csp_begin_action("clear_scheduled_change");
-	csp_lock_subscription(PG_GETARG_DATUM(0), &sub);
+	csp_enter(fcinfo, "clear_scheduled_change", true);
+	csp_lock_for_action(PG_GETARG_DATUM(0), &sub, false);
 	csp_check_manageable(&sub, "clear the scheduled change of");
 	csp_run_on_subscription(&clear, &sub, NULL, NULL, 0);
 	csp_finish();

@@ -165,9 +165,8 @@ csp_change_quantity(PG_FUNCTION_ARGS)
 				 errmsg("quantity must be positive, not %d", quantity),
 				 errhint("To stop paying, cancel within the window or switch auto-renew off.")));
 
-	SPI_connect();
-	csp_begin_action("change_quantity");
-	csp_lock_for_change(PG_GETARG_DATUM(0), &sub);
+	csp_enter(fcinfo, "change_quantity", true);
+	csp_lock_for_action(PG_GETARG_DATUM(0), &sub, true);
 	csp_check_manageable(&sub, "change the quantity of");
 	csp_check_not_trial(&sub, "change the quantity of");
 	if (strcmp(sub.status, "active") != 0)
@@ -223,7 +222,7 @@ csp_reducible_licenses(PG_FUNCTION_ARGS)
 	csp_require_args(fcinfo, args, lengthof(args));
 	SetSingleFuncCall(fcinfo, 0);
 
-	SPI_connect();
+	csp_enter(fcinfo, "reducible_licenses", false);
 	if (!csp_load_subscription(PG_GETARG_DATUM(0), &sub, false))
 		csp_report_not_found("subscription", csp_uuid_to_cstring(PG_GETARG_DATUM(0)));
 

@@ -38,7 +38,7 @@ csp_new_uuid(void)
 	return DirectFunctionCall1(gen_random_uuid, (Datum) 0);
 }
 
-/* A row of CSP_SUBSCRIPTION_COLUMNS (the first 26 columns of t). */
+/* A row of CSP_SUBSCRIPTION_COLUMNS (the first 27 columns of t). */
 void
 csp_subscription_from_tuple(HeapTuple t, TupleDesc d, SubscriptionRow *sub)
 {
@@ -72,6 +72,7 @@ csp_subscription_from_tuple(HeapTuple t, TupleDesc d, SubscriptionRow *sub)
 	sub->verification_status = SPI_getvalue(t, d, 25);
 	sub->next_charge_date = DatumGetDateADT(SPI_getbinval(t, d, 26, &isnull));
 	sub->has_next_charge = !isnull;
+	sub->last_event_at = DatumGetTimestampTz(SPI_getbinval(t, d, 27, &isnull));
 }
 
 /* Loads a subscription (optionally locking it); false when unknown. */
@@ -239,18 +240,67 @@ csp_lock_for_change(Datum subscription_id, SubscriptionRow *sub)
 	}
 }
 
+/*
+ * NC016: history only moves forward.  An action whose instant (csp.now())
+ * is earlier than the latest event recorded for its object is refused, for
+ * everyone: a back-fill replays forward, it never rewrites.
+ */
+void
+csp_check_not_before(TimestampTz now, TimestampTz latest, const char *object, const char *id)
+{
+	if (now < latest)
+		ereport(ERROR,
+				(errcode(ERRCODE_CSP_INSTANT_BEFORE_EVENT),
+				 errmsg("instant %s is before the latest recorded event of %s %s",
+						pstrdup(timestamptz_to_str(now)), object, id),
+				 errdetail("Its latest event was recorded at %s; nothing is posted before it.",
+						   pstrdup(timestamptz_to_str(latest))),
+				 errhint("Act at %s or later: a back-fill replays history forward.",
+						 timestamptz_to_str(latest))));
+}
+
+/*
+ * Locks a subscription for a caller's action at csp.now(): NC404 when
+ * unknown, NC016 when now is before its latest event, which then moves to
+ * now.  "catch_up": the action moves money mid-cycle, so due cycles are
+ * charged first (csp_lock_for_change).
+ */
+void
+csp_lock_for_action(Datum subscription_id, SubscriptionRow *sub, bool catch_up)
+{
+	static CspPlan record = {
+		"UPDATE csp.subscription SET last_event_at = $3"
+		" WHERE billing_account_id = $1 AND subscription_id = $2 AND last_event_at < $3",
+		3, {INT8OID, UUIDOID, TIMESTAMPTZOID}, NULL, 0
+	};
+	Datum		now = TimestampTzGetDatum(csp_now());
+
+	csp_lock_subscription(subscription_id, sub);
+	csp_check_not_before(DatumGetTimestampTz(now), sub->last_event_at, "subscription", csp_uuid_to_cstring(subscription_id));
+	if (catch_up)
+		csp_lock_for_change(subscription_id, sub);
+	/* a cancelled or expired subscription records nothing more: its action fails NC003 */
+	if (strcmp(sub->status, "cancelled") != 0 && strcmp(sub->status, "expired") != 0)
+	{
+		csp_run_on_subscription(&record, sub, &now, NULL, 1);
+		sub->last_event_at = DatumGetTimestampTz(now);
+	}
+}
+
 /* Moves a subscription along the state machine (the trigger checks the edge). */
 void
 csp_set_subscription_status(const SubscriptionRow *sub, const char *status)
 {
 	static CspPlan plan = {
-		"UPDATE csp.subscription SET status = $3"
+		"UPDATE csp.subscription SET status = $3, last_event_at = GREATEST(last_event_at, $4)"
 		" WHERE billing_account_id = $1 AND subscription_id = $2",
-		3, {INT8OID, UUIDOID, TEXTOID}, NULL, 0
+		4, {INT8OID, UUIDOID, TEXTOID, TIMESTAMPTZOID}, NULL, 0
 	};
-	Datum		arg = CStringGetTextDatum(status);
+	Datum		args[2];
 
-	csp_run_on_subscription(&plan, sub, &arg, NULL, 1);
+	args[0] = CStringGetTextDatum(status);
+	args[1] = TimestampTzGetDatum(csp_now());
+	csp_run_on_subscription(&plan, sub, args, NULL, 2);
 }
 
 /*
@@ -280,7 +330,7 @@ csp_load_target(Datum target_id, const SubscriptionRow *source, const char *sku_
 {
 	const char *why = NULL;
 
-	csp_lock_for_change(target_id, target);
+	csp_lock_for_action(target_id, target, true);
 	if (!DatumGetBool(DirectFunctionCall2(uuid_eq, target->customer_id, source->customer_id)))
 		why = "it belongs to another customer";
 	else if (strcmp(target->sku_id, sku_id) != 0)
@@ -795,8 +845,7 @@ csp_purchase(PG_FUNCTION_ARGS)
 				 errmsg("a purchase is either co-terminated or aligned to the calendar month, not both"),
 				 errhint("Pass coterminate_with or align_to_calendar_month => true (R4.5).")));
 
-	SPI_connect();
-	csp_begin_action("purchase");
+	csp_enter(fcinfo, "purchase", true);
 
 	LoadCustomerFacts(customer_id, &cust);
 	LoadProductFacts(sku_id, &prod);

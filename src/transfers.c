@@ -81,9 +81,8 @@ csp_transfer(PG_FUNCTION_ARGS)
 	csp_require_args(fcinfo, args, lengthof(args));
 	to_partner = csp_arg_cstring(fcinfo, 1);
 
-	SPI_connect();
-	csp_begin_action("transfer");
-	csp_lock_for_change(PG_GETARG_DATUM(0), &source);
+	csp_enter(fcinfo, "transfer", true);
+	csp_lock_for_action(PG_GETARG_DATUM(0), &source, true);
 	csp_check_manageable(&source, "transfer");
 	csp_check_active_paid(&source, "transfer", "Only active subscriptions are transferred: reactivate it first.");
 	if (strcmp(source.partner_id, to_partner) == 0)

@@ -44,9 +44,8 @@ csp_convert_trial(PG_FUNCTION_ARGS)
 	freq = csp_check_frequency(csp_arg_cstring(fcinfo, 3));
 	csp_check_term_frequency(term, freq);
 
-	SPI_connect();
-	csp_begin_action("convert_trial");
-	csp_lock_subscription(PG_GETARG_DATUM(0), &trial);
+	csp_enter(fcinfo, "convert_trial", true);
+	csp_lock_for_action(PG_GETARG_DATUM(0), &trial, false);
 	csp_check_manageable(&trial, "convert");
 	if (!trial.is_trial || strcmp(trial.status, "active") != 0)
 		ereport(ERROR,

@@ -118,9 +118,8 @@ csp_upgrade(PG_FUNCTION_ARGS)
 	csp_require_args(fcinfo, args, lengthof(args));
 	to_sku = csp_arg_cstring(fcinfo, 1);
 
-	SPI_connect();
-	csp_begin_action("upgrade");
-	csp_lock_for_change(PG_GETARG_DATUM(0), &source);
+	csp_enter(fcinfo, "upgrade", true);
+	csp_lock_for_action(PG_GETARG_DATUM(0), &source, true);
 	csp_check_manageable(&source, "upgrade");
 	csp_check_active_paid(&source, "upgrade", "Only active subscriptions are upgraded (R8.1): reactivate it first.");
 	CheckUpgradePath(source.sku_id, to_sku);

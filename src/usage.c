@@ -105,9 +105,8 @@ csp_record_usage(PG_FUNCTION_ARGS)
 				 errhint("Record usage on or after the day it happened (today is %s).",
 						 csp_date_to_cstring(csp_today()))));
 
-	SPI_connect();
-	csp_begin_action("record_usage");
-	csp_lock_subscription(subscription_id, &sub);
+	csp_enter(fcinfo, "record_usage", true);
+	csp_lock_for_action(subscription_id, &sub, false);
 
 	if (strcmp(sub.billing_type, "usage") != 0)
 		ereport(ERROR,

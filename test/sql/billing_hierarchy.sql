@@ -12,9 +12,9 @@ CREATE EXTENSION IF NOT EXISTS csp_billing;
 SET client_min_messages = warning;
 DROP ROLE IF EXISTS regress_csp_alice, regress_csp_bob, regress_csp_sam;
 RESET client_min_messages;
-CREATE ROLE regress_csp_alice LOGIN IN ROLE csp_global_admin;
-CREATE ROLE regress_csp_bob LOGIN IN ROLE csp_global_admin;
-CREATE ROLE regress_csp_sam LOGIN IN ROLE csp_sales_agent;
+CREATE ROLE regress_csp_alice LOGIN IN ROLE csp_global_admin, csp_time_admin;
+CREATE ROLE regress_csp_bob LOGIN IN ROLE csp_global_admin, csp_time_admin;
+CREATE ROLE regress_csp_sam LOGIN IN ROLE csp_sales_agent, csp_time_admin;
 SET csp.clock = '2025-01-15 10:00+00';
 
 ------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ CREATE EXTENSION IF NOT EXISTS csp_billing;
 SET client_min_messages = warning;
 DROP ROLE IF EXISTS regress_csp_carl;
 RESET client_min_messages;
-CREATE ROLE regress_csp_carl LOGIN IN ROLE csp_global_admin;
+CREATE ROLE regress_csp_carl LOGIN IN ROLE csp_global_admin, csp_time_admin;
 SET csp.clock = '2025-01-15 10:00+00';
 
 ------------------------------------------------------------------------------

@@ -10,8 +10,8 @@ CREATE EXTENSION IF NOT EXISTS csp_billing;
 SET client_min_messages = warning;
 DROP ROLE IF EXISTS regress_csp_sally, regress_csp_helen;
 RESET client_min_messages;
-CREATE ROLE regress_csp_sally LOGIN IN ROLE csp_sales_agent;
-CREATE ROLE regress_csp_helen LOGIN IN ROLE csp_helpdesk_agent;
+CREATE ROLE regress_csp_sally LOGIN IN ROLE csp_sales_agent, csp_time_admin;
+CREATE ROLE regress_csp_helen LOGIN IN ROLE csp_helpdesk_agent, csp_time_admin;
 SET csp.clock = '2025-01-15 10:00+00';
 
 SELECT csp.create_partner('P-NL', 'Direct Bill BV', 'direct_bill', 'NL');

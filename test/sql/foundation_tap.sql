@@ -10,9 +10,9 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS csp_billing;
 SET LOCAL csp.clock = '2025-01-15 10:00+00';
 
-CREATE ROLE regress_csp_tap_alice IN ROLE csp_global_admin;
-CREATE ROLE regress_csp_tap_bob IN ROLE csp_global_admin;
-CREATE ROLE regress_csp_tap_sam IN ROLE csp_sales_agent;
+CREATE ROLE regress_csp_tap_alice IN ROLE csp_global_admin, csp_time_admin;
+CREATE ROLE regress_csp_tap_bob IN ROLE csp_global_admin, csp_time_admin;
+CREATE ROLE regress_csp_tap_sam IN ROLE csp_sales_agent, csp_time_admin;
 -- run one statement as another role (pgTAP's own bookkeeping stays with us)
 CREATE FUNCTION pg_temp.as_role(r name, q text) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN

@@ -43,6 +43,8 @@ SET csp.clock = '2025-01-01 08:00+00';
 SELECT csp.purchase(:'fabrikam', 'M365', 10, 'P1Y', 'monthly') AS monthly \gset
 SELECT csp.purchase(:'fabrikam', 'M365', 5, 'P1Y', 'annual', invoice_section_id => :projects) AS annual \gset
 SELECT csp.purchase(:'fabrikam', 'AZURE', 1) AS azure \gset
+-- a second Azure plan that records nothing until the back-dated posting below
+SELECT csp.purchase(:'fabrikam', 'AZURE', 1) AS azure_late \gset
 
 -- R11.3, R12.2, R12.3 positive: usage priced in USD, fractional quantity,
 -- converted at January's rate: 2.5 x 2.00 USD x 0.90 = 4.50 EUR, one day
@@ -85,9 +87,16 @@ SELECT csp.record_usage(:'azure', '2025-01-20', 'compute-hours', 4, 0.50);
 -- and February usage at February's rate: 100 x 0.02 USD x 0.95 = 1.90
 SELECT csp.record_usage(:'azure', '2025-02-03', 'storage-gb', 100, 0.02);
 -- R11.5 positive: a line posted in January after January was invoiced
--- (a back-dated posting) goes to the next period without an invoice
+-- (a back-dated posting by a time admin) goes to the next period without an
+-- invoice
 SET csp.clock = '2025-01-31 23:00+00';
+SELECT csp.record_usage(:'azure_late', '2025-01-31', 'compute-hours', 1, 1.00);
+-- NC016 negative: not on a subscription whose history has moved past that
+-- instant (its latest usage was recorded on 2025-02-03)
+\set VERBOSITY sqlstate
 SELECT csp.record_usage(:'azure', '2025-01-31', 'compute-hours', 1, 1.00);
+\set VERBOSITY default
+\echo :LAST_ERROR_SQLSTATE
 -- R11.5 negative: while February is open no period can take it; it waits
 SELECT csp.run_invoicing('2025-02-15 00:00+00') AS invoices_made;
 SELECT charge_type, charge_start, posted_at, amount FROM csp.unbilled_charges ORDER BY charge_id;

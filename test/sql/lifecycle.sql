@@ -277,7 +277,9 @@ SELECT charge = :'pre_charge' AS charge_unchanged, subscription = :'pre_subscrip
 SELECT csp.run_cycle_charges('2025-07-01 00:00+00') > 0 AS charged;
 SELECT * FROM pg_temp.lines(:'r');
 SELECT * FROM pg_temp.lines(:'r2') WHERE charge_type = 'cycleCharge';
--- R3.4 positive: approved again, management works again
+-- R3.4 positive: approved again, management works again (after the cycle
+-- charge of 2025-07-01: history moves forward, NC016)
+SET csp.clock = '2025-07-01 10:00+00';
 SELECT csp.set_customer_verification(:'c_mv', 'approved') \gset
 SELECT csp.suspend(:'r') \gset
 SELECT csp.reactivate(:'r2') \gset

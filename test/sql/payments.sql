@@ -235,7 +235,20 @@ SELECT count(*) - :payments_before AS payments_recorded, (SELECT count(*) FROM c
   FROM csp.payment;
 
 -- Roles: a billing admin records payments; a sales agent and a reader do not (42501)
+-- 42501 negative: under the pinned clock a billing admin that is no time admin
+-- is refused (writes under a pinned clock need csp_time_admin)
 SET ROLE csp_billing_admin;
+\set VERBOSITY terse
+SELECT csp.record_payment(:main, 1, 'EUR') IS NOT NULL AS recorded_by_billing_admin;
+\set VERBOSITY default
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+-- positive: a billing admin that is also a time admin may
+SET client_min_messages = warning;
+DROP ROLE IF EXISTS regress_csp_pay_admin;
+RESET client_min_messages;
+CREATE ROLE regress_csp_pay_admin IN ROLE csp_billing_admin, csp_time_admin;
+SET ROLE regress_csp_pay_admin;
 SELECT csp.record_payment(:main, 1, 'EUR') IS NOT NULL AS recorded_by_billing_admin;
 RESET ROLE;
 SET ROLE csp_sales_agent;

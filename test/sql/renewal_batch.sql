@@ -245,6 +245,12 @@ CREATE TEMP TABLE before_run AS
 SELECT subscription_id, friendly_name, term_end FROM csp.subscription;
 SELECT * FROM pg_temp.counts();
 SET csp.clock = '2026-01-01 00:05+00';
+-- Each renewal is written at the instant it fell due (00:00 UTC of the day
+-- after its term end), not at the run's 00:05 (README "Time"): what the run
+-- wrote is told by ids, not by instants.
+SELECT coalesce(max(charge_id), 0) AS charges_before_renewal FROM csp.charge \gset
+SELECT coalesce(max(lot_id), 0) AS lots_before_renewal FROM csp.seat_lot \gset
+SELECT coalesce(max(audit_id), 0) AS audit_before_renewal FROM csp.audit_log \gset
 BEGIN;
 SAVEPOINT renewal_day;
 -- R6.6 per-row path: every subscription in a subtransaction of its own
@@ -261,7 +267,7 @@ SELECT * FROM pg_temp.counts();
 SELECT * FROM pg_temp.state_checksums() \gset off_
 -- nine plain subscriptions renewed, by nine different (sub)transactions
 SELECT count(*) AS plain_renewed, count(DISTINCT xmin::text) AS writing_transactions
-  FROM csp.subscription WHERE friendly_name LIKE 'plain %' AND term_started_at = '2026-01-01 00:05+00';
+  FROM csp.subscription WHERE friendly_name LIKE 'plain %' AND term_started_at = term_start::timestamp AT TIME ZONE 'UTC' AND term_start >= '2025-12-01';
 ROLLBACK TO SAVEPOINT renewal_day;
 SHOW csp.set_based_jobs;
 -- back where we were: nothing renewed
@@ -278,15 +284,15 @@ SELECT * FROM pg_temp.state_checksums() \gset on_
 -- the nine plain subscriptions, their new lots and the audit rows of both
 -- were written by one subtransaction: the batch's UPDATE and INSERT
 SELECT count(*) AS plain_renewed, count(DISTINCT xmin::text) AS writing_transactions
-  FROM csp.subscription WHERE friendly_name LIKE 'plain %' AND term_started_at = '2026-01-01 00:05+00';
+  FROM csp.subscription WHERE friendly_name LIKE 'plain %' AND term_started_at = term_start::timestamp AT TIME ZONE 'UTC' AND term_start >= '2025-12-01';
 SELECT count(DISTINCT x) AS writing_transactions FROM (
     SELECT s.xmin::text AS x FROM csp.subscription s WHERE s.friendly_name LIKE 'plain %'
     UNION ALL
     SELECT l.xmin::text FROM csp.seat_lot l JOIN csp.subscription s USING (billing_account_id, subscription_id)
-     WHERE s.friendly_name LIKE 'plain %' AND l.added_at = '2026-01-01 00:05+00'
+     WHERE s.friendly_name LIKE 'plain %' AND l.lot_id > :lots_before_renewal
     UNION ALL
     SELECT a.xmin::text FROM csp.audit_log a JOIN csp.subscription s ON a.after->>'subscription_id' = s.subscription_id::text
-     WHERE s.friendly_name LIKE 'plain %' AND a.at = '2026-01-01 00:05+00') w;
+     WHERE s.friendly_name LIKE 'plain %' AND a.audit_id > :audit_before_renewal) w;
 -- R6.6 positive: the same subscriptions, seat lots, charges and audit rows
 SELECT :'on_subscription' = :'off_subscription' AS same_subscriptions,
        :'on_seat_lot' = :'off_seat_lot' AS same_seat_lots,
@@ -312,12 +318,13 @@ ROLLBACK TO SAVEPOINT probe;
 COMMIT;
 
 -- The subscriptions after the run (set-based path).  Renewed terms (R6.6:
--- from term_end + 1; the window starts at the run, 2026-01-01 00:05):
---   plain P1Y monthly   2025-12-31..2026-12-30, window + 168 h = 2026-01-08 00:05
+-- from term_end + 1; the window starts at the renewal's due instant, 00:00
+-- UTC of term_end + 1, not at the run's 00:05; README "Time"):
+--   plain P1Y monthly   2025-12-31..2026-12-30, window + 168 h = 2026-01-07 00:00
 --   plain P1M, old price 2025-12-30..2026-01-29
 --   plain P1Y annual, plain P1M ..., last cycle uncharged, add-on, trial,
 --   scheduled change, usage: 2026-01-01..2026-01-31 (P1M) or ..2026-12-31 (P1Y)
---   plain SaaS          marketplace, monthly: window 24 h, until 2026-01-02 00:05 (R6.4)
+--   plain SaaS          marketplace, monthly: window 24 h, until 2026-01-02 00:00 (R6.4)
 --   two terms behind    2025-12-01..2025-12-31, then 2026-01-01..2026-01-31
 --   trial               E3, 25 seats, P1Y monthly, 2026-01-01..2026-12-31 (R9.1)
 --   scheduled change    E5, 8 seats, scheduled_change cleared (R7)
@@ -329,7 +336,7 @@ SELECT e.name, s.sku_id, s.status, s.is_trial, s.auto_renew, s.quantity, s.term,
        s.scheduled_change
   FROM csp.subscriptions s JOIN csp.subscriptions_export e USING (subscription_id)
  ORDER BY e.name COLLATE "C";
--- The lines the run posted (all at 2026-01-01 00:05), every amount:
+-- The lines the run posted (each at its due instant), every amount:
 --   add-on               4 x  3.00 x 31/31 =  12.00   (2026-01-01..2026-01-31)
 --   last cycle uncharged cycleCharge 2025-12-01..2025-12-31: 2 x 10.00 x 31/31 = 20.00,
 --                        then renew, P1Y monthly first cycle
@@ -352,14 +359,14 @@ SELECT e.name, s.sku_id, s.status, s.is_trial, s.auto_renew, s.quantity, s.term,
 SELECT e.name, l.sku_id, l.charge_type, l.charge_start, l.charge_end, l.quantity, l.unit_price,
        l.pricing_currency, l.fx_rate, l.days_charged, l.days_in_cycle, l.amount, l.currency
   FROM csp.line_items l JOIN csp.subscriptions_export e USING (subscription_id)
- WHERE l.posted_at = '2026-01-01 00:05+00'
+ WHERE l.charge_id > :charges_before_renewal
  ORDER BY e.name COLLATE "C", l.charge_start;
 -- R5.2 / R6.6: each renewal adds a lot of all the seats, reducible for 168
--- hours from the run (2026-01-08 00:05), and its renew line names it
+-- hours from its due instant, and its renew line names it
 SELECT e.name, l.term_start, l.source, l.added_at, l.reducible_until, l.quantity_added,
        (SELECT count(*) FROM csp.charge c WHERE c.lot_id = l.lot_id AND c.charge_type = 'renew') AS renew_lines
   FROM csp.seat_lot l JOIN csp.subscriptions_export e USING (subscription_id)
- WHERE l.added_at = '2026-01-01 00:05+00'
+ WHERE l.lot_id > :lots_before_renewal
  ORDER BY e.name COLLATE "C", l.term_start;
 SELECT * FROM csp.reducible_licenses(pg_temp.sid('plain P1M 10'));
 
@@ -380,7 +387,7 @@ WITH renewed AS (
 ), upd AS (
     SELECT a.* FROM csp.audit_log a
      WHERE a.object_type = 'subscription' AND a.operation = 'update'
-       AND a.action = 'run_renewals' AND a.at = '2026-01-01 00:05+00'
+       AND a.action = 'run_renewals' AND a.audit_id > :audit_before_renewal
 )
 SELECT r.friendly_name AS name, r.old_end, r.new_end,
        (SELECT string_agg((u.before->>'term_end') || ' -> ' || (u.after->>'term_end'), ', '
@@ -391,9 +398,9 @@ SELECT r.friendly_name AS name, r.old_end, r.new_end,
            AND u.before->>'term_end' = u.after->>'term_end') AS other_updates,
        (SELECT count(*) FROM csp.audit_log a
          WHERE a.object_type = 'seat_lot' AND a.operation = 'insert' AND a.action = 'run_renewals'
-           AND a.at = '2026-01-01 00:05+00' AND a.after->>'subscription_id' = r.subscription_id::text) AS lot_inserts,
+           AND a.audit_id > :audit_before_renewal AND a.after->>'subscription_id' = r.subscription_id::text) AS lot_inserts,
        (SELECT count(*) FROM csp.seat_lot l
-         WHERE l.subscription_id = r.subscription_id AND l.added_at = '2026-01-01 00:05+00') AS new_lots
+         WHERE l.subscription_id = r.subscription_id AND l.lot_id > :lots_before_renewal) AS new_lots
   FROM renewed r ORDER BY r.friendly_name COLLATE "C";
 -- the pairing is by subscription_id: each update row's before is the whole
 -- row as it was (the old term) and its after the whole row as it is now;
@@ -408,7 +415,7 @@ SELECT s.friendly_name AS name, a.object_id = s.subscription_id::text AS object_
   FROM csp.subscription s
   JOIN before_run b USING (subscription_id)
   JOIN csp.audit_log a ON a.object_type = 'subscription' AND a.operation = 'update'
-                      AND a.action = 'run_renewals' AND a.at = '2026-01-01 00:05+00'
+                      AND a.action = 'run_renewals' AND a.audit_id > :audit_before_renewal
                       AND a.after->>'subscription_id' = s.subscription_id::text
  WHERE s.friendly_name LIKE 'plain %'
  ORDER BY s.friendly_name COLLATE "C";
@@ -418,14 +425,14 @@ SELECT count(*) AS new_lots,
        count(*) FILTER (WHERE (SELECT count(*) FROM csp.audit_log a
                                 WHERE a.object_type = 'seat_lot' AND a.operation = 'insert'
                                   AND a.object_id = l.lot_id::text AND a.after = to_jsonb(l)) = 1) AS with_one_insert_row
-  FROM csp.seat_lot l WHERE l.added_at = '2026-01-01 00:05+00';
+  FROM csp.seat_lot l WHERE l.lot_id > :lots_before_renewal;
 SELECT a.object_type, a.operation, count(*) AS audit_rows,
        count(*) FILTER (WHERE a.object_type = 'seat_lot'
                           AND EXISTS (SELECT FROM csp.seat_lot l WHERE l.lot_id::text = a.object_id)
                          OR a.object_type = 'subscription'
                           AND EXISTS (SELECT FROM csp.subscription s WHERE s.subscription_id::text = a.object_id)) AS with_row
   FROM csp.audit_log a
- WHERE a.action = 'run_renewals' AND a.at = '2026-01-01 00:05+00'
+ WHERE a.action = 'run_renewals' AND a.audit_id > :audit_before_renewal
  GROUP BY 1, 2 ORDER BY 1, 2;
 
 ------------------------------------------------------------------------------
@@ -441,6 +448,7 @@ SELECT pg_temp.try(format('SELECT csp.rename(%L, %L)', pg_temp.sid('GBP, no rate
 SELECT csp.set_price('X', 'P1Y', 'monthly', 'EUR', 5.00) \gset
 SELECT csp.set_fx_rate('USD', 'GBP', csp.fx_rate_date('2026-01-01'), 0.7853) \gset
 SET csp.clock = '2026-01-01 00:10+00';
+SELECT coalesce(max(charge_id), 0) AS charges_before_late_run FROM csp.charge \gset
 SELECT csp.run_renewals() AS processed;
 SELECT e.name, s.sku_id, s.status, s.quantity, s.term, s.billing_frequency, s.term_start, s.term_end
   FROM csp.subscriptions s JOIN csp.subscriptions_export e USING (subscription_id)
@@ -448,7 +456,7 @@ SELECT e.name, s.sku_id, s.status, s.quantity, s.term, s.billing_frequency, s.te
 SELECT e.name, l.charge_type, l.charge_start, l.charge_end, l.quantity, l.unit_price,
        l.fx_rate, l.days_charged, l.days_in_cycle, l.amount, l.currency
   FROM csp.line_items l JOIN csp.subscriptions_export e USING (subscription_id)
- WHERE l.posted_at = '2026-01-01 00:10+00' ORDER BY e.name COLLATE "C";
+ WHERE l.charge_id > :charges_before_late_run ORDER BY e.name COLLATE "C";
 
 ------------------------------------------------------------------------------
 -- Part 3, R6.6 negative: the set-based batch fails as a whole
@@ -530,8 +538,8 @@ SELECT csp.run_renewals() AS processed;
 --
 -- Rates (R12.3: the charges posted in a month use the rate of two business
 -- days before its 1st; 2026-10-01 is a Thursday, 2026-12-01 a Tuesday):
---   USD -> EUR  0.9402 for October 2026, 0.9215 for December 2026
---   USD -> GBP  0.7721 for October 2026, none for December 2026 (yet)
+--   USD -> EUR  0.9402 for October 2026, 0.9215 for November and December 2026
+--   USD -> GBP  0.7721 for October 2026, none for November 2026 (yet)
 -- USDP gets a P1Y monthly price, USD 10.00 (R12.2: priced in USD only).
 SET csp.clock = '2026-08-20 09:00+00';
 SELECT csp.fx_rate_date('2026-10-01') AS october_rate_date,
@@ -540,6 +548,9 @@ SELECT csp.set_price('USDP', 'P1Y', 'monthly', 'USD', 10.00) \gset
 SELECT csp.set_fx_rate('USD', 'EUR', csp.fx_rate_date('2026-10-01'), 0.9402) \gset
 SELECT csp.set_fx_rate('USD', 'GBP', csp.fx_rate_date('2026-10-01'), 0.7721) \gset
 SELECT csp.set_fx_rate('USD', 'EUR', csp.fx_rate_date('2026-12-01'), 0.9215) \gset
+-- R12.3: a cycle is charged at the rate of the month it starts in, however
+-- late the run: the cycles of 2026-11-25 take November's rate
+SELECT csp.set_fx_rate('USD', 'EUR', csp.fx_rate_date('2026-11-01'), 0.9215) \gset
 -- The subscriptions for the cycle-charge day 2026-12-01, all P1Y monthly
 -- E3 at 10.00 unless said otherwise, all of customer Plain BV but one.
 -- Cycles are anchored at term_end + 1 and counted back (README
@@ -630,6 +641,8 @@ $$;
 -- 52 posted, with csp.set_based_jobs off and on alike.
 ------------------------------------------------------------------------------
 SET csp.clock = '2026-12-01 00:05+00';
+SELECT coalesce(max(charge_id), 0) AS charges_before_cycles FROM csp.charge \gset
+SELECT coalesce(max(audit_id), 0) AS audit_before_cycles FROM csp.audit_log \gset
 SELECT count(*) AS due FROM csp.subscription
  WHERE next_charge_date <= '2026-12-01' AND status IN ('active', 'suspended');
 BEGIN;
@@ -670,11 +683,11 @@ SELECT count(DISTINCT x) AS writing_transactions FROM (
     UNION ALL
     SELECT c.xmin::text FROM csp.charge c JOIN csp.subscription s USING (billing_account_id, subscription_id)
      WHERE s.friendly_name IN ('cc plain 3', 'cc plain 12', 'cc suspended', 'cc USD priced', 'cc last cycle')
-       AND c.posted_at = '2026-12-01 00:05+00'
+       AND c.charge_id > :charges_before_cycles
     UNION ALL
     SELECT a.xmin::text FROM csp.audit_log a JOIN csp.subscription s ON a.object_id = s.subscription_id::text
      WHERE s.friendly_name IN ('cc plain 3', 'cc plain 12', 'cc suspended', 'cc USD priced', 'cc last cycle')
-       AND a.action = 'run_cycle_charges' AND a.at = '2026-12-01 00:05+00') w;
+       AND a.action = 'run_cycle_charges' AND a.audit_id > :audit_before_cycles) w;
 -- R11.1 positive: the same count, the same subscriptions, charges and audit
 -- rows (seat lots: a cycle charge adds none)
 SELECT :cc_on_posted = :cc_off_posted AS same_posted,
@@ -711,7 +724,7 @@ SELECT friendly_name AS name, status, quantity, term_end, next_charge_date
 SELECT e.name, l.sku_id, l.charge_type, l.charge_start, l.charge_end, l.quantity, l.unit_price,
        l.pricing_currency, l.fx_rate, l.days_charged, l.days_in_cycle, l.amount, l.currency
   FROM csp.line_items l JOIN csp.subscriptions_export e USING (subscription_id)
- WHERE l.posted_at = '2026-12-01 00:05+00' AND e.name LIKE 'cc %'
+ WHERE l.charge_id > :charges_before_cycles AND e.name LIKE 'cc %'
  ORDER BY e.name COLLATE "C", l.charge_start;
 -- The four of the parts above, 11 lines each (per-row), all at 10.00 but
 -- trial, no price (X at 5.00):
@@ -723,7 +736,7 @@ SELECT e.name, count(*) AS lines, min(l.charge_start) AS first_cycle, max(l.char
        max(l.charge_end) AS last_day, bool_and(l.days_charged = l.days_in_cycle) AS full_cycles,
        sum(l.amount) AS amount
   FROM csp.line_items l JOIN csp.subscriptions_export e USING (subscription_id)
- WHERE l.posted_at = '2026-12-01 00:05+00' AND e.name NOT LIKE 'cc %'
+ WHERE l.charge_id > :charges_before_cycles AND e.name NOT LIKE 'cc %'
  GROUP BY e.name ORDER BY e.name COLLATE "C";
 -- cc last cycle, the last cycle of its term (R4.5 co-termination): its
 -- purchase line, the first cycle 2026-10-31..2026-11-29 clipped to
@@ -736,11 +749,11 @@ SELECT * FROM pg_temp.lines(pg_temp.sid('cc last cycle'));
 SELECT s.friendly_name AS name, count(*) AS audit_rows,
        string_agg(DISTINCT a.operation, ', ') AS operations,
        (SELECT string_agg(DISTINCT k, ', ') FROM csp.audit_log a2, jsonb_object_keys(a2.after) k
-         WHERE a2.action = 'run_cycle_charges' AND a2.at = '2026-12-01 00:05+00'
+         WHERE a2.action = 'run_cycle_charges' AND a2.audit_id > :audit_before_cycles
            AND a2.object_id = s.subscription_id::text
            AND a2.after->k IS DISTINCT FROM a2.before->k) AS changed
   FROM csp.audit_log a JOIN csp.subscription s ON a.object_id = s.subscription_id::text
- WHERE a.action = 'run_cycle_charges' AND a.at = '2026-12-01 00:05+00'
+ WHERE a.action = 'run_cycle_charges' AND a.audit_id > :audit_before_cycles
  GROUP BY s.friendly_name, s.subscription_id ORDER BY s.friendly_name COLLATE "C";
 
 -- R11.1 idempotency: a second run at the same instant posts 0.  Only cc
@@ -752,17 +765,19 @@ SELECT c.subscription = :'cc_on_subscription' AS same_subscriptions,
        c.charge = :'cc_on_charge' AS same_charges,
        c.audit_log = :'cc_on_audit_log' AS same_audit_rows
   FROM pg_temp.state_checksums() c;
--- R11.1 positive: once December's USD -> GBP rate is recorded, the next run
+-- R11.1 positive: once November's USD -> GBP rate is recorded (the cycle
+-- starts on 2026-11-25), the next run
 -- (2026-12-01 00:10) charges it (one cycle owed: the set-based path): 1 posted,
 -- 2026-11-25..2026-12-24: 2 x 10.00 USD x 0.7766 x 30/30 = 15.532 -> 15.53 GBP;
 -- next_charge_date 2026-12-25
-SELECT csp.set_fx_rate('USD', 'GBP', csp.fx_rate_date('2026-12-01'), 0.7766) \gset
+SELECT csp.set_fx_rate('USD', 'GBP', csp.fx_rate_date('2026-11-01'), 0.7766) \gset
 SET csp.clock = '2026-12-01 00:10+00';
+SELECT coalesce(max(charge_id), 0) AS charges_before_late_run FROM csp.charge \gset
 SELECT csp.run_cycle_charges() AS posted;
 SELECT e.name, l.charge_type, l.charge_start, l.charge_end, l.quantity, l.unit_price,
        l.pricing_currency, l.fx_rate, l.days_charged, l.days_in_cycle, l.amount, l.currency
   FROM csp.line_items l JOIN csp.subscriptions_export e USING (subscription_id)
- WHERE l.posted_at = '2026-12-01 00:10+00';
+ WHERE l.charge_id > :charges_before_late_run;
 SELECT friendly_name AS name, next_charge_date FROM csp.subscription
  WHERE friendly_name = 'cc GBP, no rate';
 -- and once more at that instant: nothing is due, 0

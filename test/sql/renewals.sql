@@ -550,7 +550,10 @@ SELECT csp.purchase(customer_id => :'cf', sku_id => 'E3', quantity => 1) AS fc2 
 -- processed, three terms, three renew lines of 2 x 13.00 = 26.00):
 --   2026-05-05..2026-06-04 (31 days), 2026-06-05..2026-07-04 (30 days),
 --   2026-07-05..2026-08-04 (31 days)
--- and the last term's window starts at the run: 2026-07-27 00:05
+-- and each term starts at its own due instant, however late the run: the last
+-- term's 168-hour window opened at 2026-07-05 00:00 and closed at 2026-07-12
+-- 00:00, before the run, so none of its seats is reducible any more (a late
+-- job never moves or lengthens a window; README "Time")
 SET csp.clock = '2026-07-20 00:05+00';
 SELECT csp.run_renewals() AS processed;
 SELECT * FROM pg_temp.sub(:'g1');

@@ -16,16 +16,16 @@ DROP ROLE IF EXISTS regress_csp_rls_admin, regress_csp_rls_agent, regress_csp_rl
     regress_csp_rls_helpdesk, regress_csp_rls_billing, regress_csp_rls_reader,
     regress_csp_rls_preader, regress_csp_rls_imgr, regress_csp_rls_hijacker;
 RESET client_min_messages;
-CREATE ROLE regress_csp_rls_admin LOGIN IN ROLE csp_global_admin;
-CREATE ROLE regress_csp_rls_agent LOGIN IN ROLE csp_admin_agent;
-CREATE ROLE regress_csp_rls_sales LOGIN IN ROLE csp_sales_agent;
-CREATE ROLE regress_csp_rls_helpdesk LOGIN IN ROLE csp_helpdesk_agent;
-CREATE ROLE regress_csp_rls_billing LOGIN IN ROLE csp_billing_admin;
-CREATE ROLE regress_csp_rls_reader LOGIN IN ROLE csp_reader;
+CREATE ROLE regress_csp_rls_admin LOGIN IN ROLE csp_global_admin, csp_time_admin;
+CREATE ROLE regress_csp_rls_agent LOGIN IN ROLE csp_admin_agent, csp_time_admin;
+CREATE ROLE regress_csp_rls_sales LOGIN IN ROLE csp_sales_agent, csp_time_admin;
+CREATE ROLE regress_csp_rls_helpdesk LOGIN IN ROLE csp_helpdesk_agent, csp_time_admin;
+CREATE ROLE regress_csp_rls_billing LOGIN IN ROLE csp_billing_admin, csp_time_admin;
+CREATE ROLE regress_csp_rls_reader LOGIN IN ROLE csp_reader, csp_time_admin;
 -- login roles of no group role: they get billing-profile roles below
-CREATE ROLE regress_csp_rls_preader LOGIN;
-CREATE ROLE regress_csp_rls_imgr LOGIN;
-CREATE ROLE regress_csp_rls_hijacker LOGIN;
+CREATE ROLE regress_csp_rls_preader LOGIN IN ROLE csp_time_admin;
+CREATE ROLE regress_csp_rls_imgr LOGIN IN ROLE csp_time_admin;
+CREATE ROLE regress_csp_rls_hijacker LOGIN IN ROLE csp_time_admin;
 
 -- the group role of profile-role holders exists, cannot log in, and gets
 -- no direct write either

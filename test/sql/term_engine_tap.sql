@@ -300,13 +300,13 @@ SET LOCAL csp.clock = '2025-02-10 00:05+00';
 SELECT is(csp.run_renewals(), 8, 'R6.6 positive: the run of 2025-02-10 00:05 processes the 8 subscriptions ended 2025-02-09');
 SELECT is(csp.run_renewals(), 0, 'R6.6 negative: a second run changes nothing');
 SELECT results_eq(format($$SELECT quantity, term_start, term_end, cancellation_allowed_until, scheduled_change FROM csp.subscriptions WHERE subscription_id = %L$$, pg_temp.id('m1')),
-                  $$VALUES (6, '2025-02-10'::date, '2025-03-09'::date, '2025-02-17 00:05+00'::timestamptz, NULL::jsonb)$$,
-                  'R6.6/R7 positive: m1 renewed into 2025-02-10..2025-03-09 with its scheduled 6 seats, window until 2025-02-17 00:05');
+                  $$VALUES (6, '2025-02-10'::date, '2025-03-09'::date, '2025-02-17 00:00+00'::timestamptz, NULL::jsonb)$$,
+                  'R6.6/R7 positive: m1 renewed into 2025-02-10..2025-03-09 with its scheduled 6 seats, window from the due instant 2025-02-10 00:00 until 2025-02-17 00:00');
 SELECT results_eq(format($$SELECT charge_start, charge_end, quantity, amount FROM csp.line_items WHERE subscription_id = %L AND charge_type = 'renew'$$, pg_temp.id('m1')),
                   $$VALUES ('2025-02-10'::date, '2025-03-09'::date, 6::numeric, 72.00)$$,
                   'R6.6 positive: renew line 6 x 12.00 x 28/28 = 72.00');
 SELECT results_eq(format($$SELECT * FROM csp.reducible_licenses(%L)$$, pg_temp.id('m1')),
-                  $$VALUES (6, '2025-02-17 00:05+00'::timestamptz)$$, 'R5.2/R6.6 positive: the renewed seats are reducible for 168 h');
+                  $$VALUES (6, '2025-02-17 00:00+00'::timestamptz)$$, 'R5.2/R6.6 positive: the renewed seats are reducible for 168 h');
 SELECT is((SELECT term_start FROM csp.subscriptions WHERE subscription_id = pg_temp.id('p_sub')), '2025-02-10'::date,
           'R3.4 positive: the pending customer''s subscription renewed');
 SELECT results_eq(format($$SELECT sku_id, is_trial, quantity, term, billing_frequency, term_end FROM csp.subscriptions WHERE subscription_id = %L$$, pg_temp.id('tr')),
