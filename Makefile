@@ -13,7 +13,8 @@ MODULE_big   = $(EXTENSION)
 
 SRCS        := $(sort $(wildcard src/*.c))
 OBJS        := $(SRCS:.c=.o)
-HEADERS     := $(wildcard src/*.h)
+# (not HEADERS: PGXS would install a variable of that name into the server's include dir)
+CSP_HEADERS := $(wildcard src/*.h)
 
 # The current install script is built from sql/csp_billing.sql; released
 # upgrade scripts (sql/csp_billing--A--B.sql) are shipped as they are.
@@ -44,7 +45,7 @@ endif
 sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql $(EXTENSION).control
 	sed 's/@EXTVERSION@/$(EXTVERSION)/g' $< > $@
 
-$(OBJS): $(HEADERS)
+$(OBJS): $(CSP_HEADERS)
 
 .PHONY: test demo bench soak deps
 deps:

@@ -352,7 +352,7 @@ if suite_enabled perl; then
         run_logged "$W" "$W/prove.log" env \
             PATH="$PG_BINDIR:$PATH" \
             PERL5LIB="$PGXS_DIR/src/test/perl:$W/t${PERL5LIB:+:$PERL5LIB}" \
-            PG_REGRESS="$PG_REGRESS" \
+            PG_REGRESS="$PG_REGRESS" CSP_REPO="$REPO" \
             TESTDIR="$W" TESTDATADIR="$W/tmp_check" TMPDIR="$W/tmp" \
             PG_TEST_PORT_DIR="$W/tmp" \
             prove --nocolor "${files[@]}"
