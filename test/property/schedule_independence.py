@@ -588,9 +588,8 @@ class Run:
             if bad:
                 self.fail(f"{s.name}: {len(bad)} line(s) with an id the generator cannot name, e.g. {bad[0]}")
         self.stats["lines_compared"] = max(len(xa), len(xb))
-        # lines without their invoice first (an invoice difference then shows
-        # once, below), then with it
-        self.diff("ledger lines (csp.line_items)", [r[1:] for r in xa], [r[1:] for r in xb], self.LINE_COLS[1:])
+        # a line is the same line only on the same (logical) invoice
+        self.diff("ledger lines (csp.line_items)", xa, xb, self.LINE_COLS)
         ia, ib = self.invoices(a, la, xa), self.invoices(b, lb, xb)
         self.stats["invoices_compared"] = max(len(ia), len(ib))
         inv_cols = ("invoice", "replaces", "invoice_date", "published_on", "due_date", "total", "paid",
