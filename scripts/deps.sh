@@ -14,7 +14,10 @@ set -euo pipefail
 # postgresql-15-pgtap: the pgtap extension; pgtap: pg_prove;
 # postgresql-15-cron: pg_cron, which the throw-away cluster preloads;
 # libipc-run-perl: needed by PostgreSQL::Test::Cluster (Perl TAP tests);
-# make, gcc: the build.
+# make, gcc: the build;
+# python3-psycopg2: the driver of the schedule-independence property test
+#   (test/property/, run by Debian's /usr/bin/python3) talks to two databases
+#   in lockstep, which psql scripts cannot do.
 PACKAGES=(
     postgresql-15
     postgresql-server-dev-15
@@ -24,6 +27,7 @@ PACKAGES=(
     libipc-run-perl
     make
     gcc
+    python3-psycopg2
 )
 
 log() { printf 'deps: %s\n' "$*"; }

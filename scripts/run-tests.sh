@@ -8,7 +8,8 @@
 #                                      test/sql/NAME.sql (pg_regress, and pg_prove
 #                                      if NAME ends in _tap), test/specs/NAME.spec,
 #                                      test/t/NAME.pl; an unknown name is a failure
-#   SUITES="regress pgtap" make test   only these suites (regress isolation pgtap perl)
+#   SUITES="regress pgtap" make test   only these suites (regress isolation pgtap perl property)
+#   TESTS=property SEED=7 make test    replay one seed of the property test
 #   CSP_KEEP_TMPDIR=1 make test        keep /tmp/csp_billing.XXXXXX (results/, diffs)
 #
 # Suites and what one "test unit" is for the count:
@@ -17,6 +18,8 @@
 #                                                                          -> one per spec
 #   pgtap      pg_prove on test/sql/*_tap.sql, each in a fresh database    -> one per assertion
 #   perl       prove on test/t/*.pl (PostgreSQL::Test::Cluster)            -> one per assertion
+#   property   test/property/run.sh: the schedule-independence property test,
+#              PROPERTY_SEEDS seeds (default 20)                            -> one per seed
 # A suite that errors without producing a count (server gone, harness crash)
 # counts as 1 failed, so it can never look green.
 #
@@ -29,7 +32,7 @@
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-SUITES=${SUITES:-regress isolation pgtap perl}
+SUITES=${SUITES:-regress isolation pgtap perl property}
 # Same database names as PGXS `make installcheck`, so the two are interchangeable.
 REGRESS_DB=${CSP_REGRESS_DB:-contrib_regression}
 ISOLATION_DB=${CSP_ISOLATION_DB:-isolation_regression}
@@ -365,6 +368,33 @@ if suite_enabled perl; then
             done
         fi
         record perl "$P" "$F" "${#names[@]} files"
+    fi
+fi
+
+# --------------------------------------------------------------- property --
+# Its name for TESTS is "property".  The driver prints
+# "property: N passed, M failed" (one per seed) as its last line; no such
+# line (it crashed, could not connect) counts as 1 failed.
+if suite_enabled property; then
+    banner "property: test/property/run.sh (schedule independence)"
+    if ! selected property; then
+        note "property test not selected"
+        record property 0 0 "none"
+    else
+        W=$WORK/property
+        mkdir -p "$W"
+        set +e
+        "$REPO/test/property/run.sh" 2>&1 | tee "$W/property.log"
+        RC=${PIPESTATUS[0]}
+        set -e
+        line=$(grep -E '^property: [0-9]+ passed, [0-9]+ failed$' "$W/property.log" | tail -n 1 || true)
+        if [[ $line =~ ^property:\ ([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+            P=${BASH_REMATCH[1]} F=${BASH_REMATCH[2]}
+        else
+            P=0 F=0
+        fi
+        if [ "$RC" -ne 0 ] && [ "$F" -eq 0 ]; then F=1; fi
+        record property "$P" "$F" "$((P + F)) seeds"
     fi
 fi
 

@@ -8,6 +8,9 @@
 #   make soak                        random seeds for DURATION (default 300) s
 #   SEED=0.123 make soak             replay one seed
 #   MONTHS=12 OPS=8 make soak        longer simulated history per seed
+# Then the schedule-independence property test (test/property/) on
+# PROPERTY_SEEDS seeds (default 200) from PROPERTY_FIRST_SEED (default 1000,
+# past the 20 of make test); PROPERTY_SEEDS=0 skips it, and so does SEED=...
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$REPO"
@@ -48,4 +51,8 @@ SQL
     [ $SECONDS -lt $end ] || break
 done
 echo "soak: $runs run(s), $([ $failed = 0 ] && echo 'all invariants held' || echo 'FAILED')"
+if [ -z "${SEED:-}" ] && [ "${PROPERTY_SEEDS:-200}" != 0 ]; then
+    PROPERTY_SEEDS=${PROPERTY_SEEDS:-200} PROPERTY_FIRST_SEED=${PROPERTY_FIRST_SEED:-1000} \
+        "$REPO/test/property/run.sh" || failed=1
+fi
 exit $failed
