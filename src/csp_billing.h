@@ -306,6 +306,8 @@ extern char *csp_uuid_to_cstring(Datum uuid);
 extern Datum csp_new_uuid(void);
 extern void csp_check_manageable(const SubscriptionRow *sub, const char *action);
 extern void csp_check_not_trial(const SubscriptionRow *sub, const char *action);
+extern void csp_check_no_pending_renewal(const char *subscription_id, DateADT term_end,
+										 const char *caller);
 extern void csp_count_update(SubscriptionRow *sub);
 extern void csp_check_update_limit(const SubscriptionRow *sub);
 extern void csp_check_addon_rules(Datum customer_id, const char *sku_id, bool addon_changed);

@@ -132,6 +132,26 @@ csp_check_manageable(const SubscriptionRow *sub, const char *action)
 				 errhint("Retry after the renewal run (csp.run_renewals), in two minutes or more.")));
 }
 
+/*
+ * NC409 (R6.7) when a subscription that another call depends on (a base, a
+ * co-termination target, an existing one-per-customer subscription) ended
+ * before today and its renewal has not been processed: what it will be
+ * after the renewal decides, so the call is retried after the run, and the
+ * answer does not depend on when the jobs ran.
+ */
+void
+csp_check_no_pending_renewal(const char *subscription_id, DateADT term_end, const char *caller)
+{
+	if (term_end < csp_today())
+		ereport(ERROR,
+				(errcode(ERRCODE_CSP_RENEWAL_PENDING),
+				 errmsg("subscription %s, which %s depends on, has its renewal pending",
+						subscription_id, caller),
+				 errdetail("Its term ended on %s and the renewal has not been processed yet (R6.7).",
+						   csp_date_to_cstring(term_end)),
+				 errhint("Retry after the renewal run (csp.run_renewals), in two minutes or more.")));
+}
+
 /* R9.2: a trial's quantity and status do not change. */
 void
 csp_check_not_trial(const SubscriptionRow *sub, const char *action)
@@ -611,7 +631,7 @@ static void
 CheckOnePerCustomer(Datum customer_id, const char *sku_id, bool is_trial)
 {
 	static CspPlan plan = {
-		"SELECT subscription_id, status FROM csp.subscription"
+		"SELECT subscription_id, status, term_end FROM csp.subscription"
 		" WHERE customer_id = $1 AND sku_id = $2 AND status IN ('active', 'suspended')"
 		" ORDER BY status LIMIT 1",
 		2, {UUIDOID, TEXTOID}, NULL, 0
@@ -619,6 +639,7 @@ CheckOnePerCustomer(Datum customer_id, const char *sku_id, bool is_trial)
 	Datum		values[2];
 	char	   *existing;
 	char	   *status;
+	bool		isnull;
 
 	values[0] = customer_id;
 	values[1] = CStringGetTextDatum(sku_id);
@@ -627,6 +648,9 @@ CheckOnePerCustomer(Datum customer_id, const char *sku_id, bool is_trial)
 		return;
 	existing = csp_spi_getcstring(0, 1);
 	status = csp_spi_getcstring(0, 2);
+	/* its renewal (or expiry, or conversion) decides whether it still counts */
+	csp_check_no_pending_renewal(existing, DatumGetDateADT(csp_spi_getdatum(0, 3, &isnull)),
+								 "this purchase");
 	if (strcmp(status, "suspended") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_CSP_ONE_PER_CUSTOMER),
@@ -965,6 +989,10 @@ csp_purchase(PG_FUNCTION_ARGS)
 		end = terms_calendar_aligned_end(start, term);
 	else
 		end = terms_natural_end(start, term);
+	/* a base or target whose term ended before today is waiting for its renewal */
+	if ((prod.is_addon || !PG_ARGISNULL(7)) && end < start)
+		csp_check_no_pending_renewal(csp_uuid_to_cstring(prod.is_addon ? parent_id : PG_GETARG_DATUM(7)),
+									 end, "this purchase");
 	if (!terms_coterminous_end_ok(start, term, end))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -222,6 +222,30 @@ SELECT last_event_at >= '2025-02-03 10:00+00' AS latest_event_kept
   FROM csp.subscription WHERE subscription_id = :'back';
 
 ------------------------------------------------------------------------------
+-- R6.7: a purchase that depends on a subscription whose renewal is pending
+-- (its term ended, the job has not run) answers NC409, retry later, not an
+-- answer that would change once the renewal is processed
+------------------------------------------------------------------------------
+SELECT csp.add_product('TT-ONE', 'Time one per customer', one_per_customer => true);
+SELECT csp.set_price('TT-ONE', 'P1M', 'monthly', 'EUR', 5.00);
+SET csp.clock = '2025-02-03 11:00+00';
+SELECT csp.purchase(:'cust', 'TT-ONE', 1, 'P1M') IS NOT NULL AS one_bought;
+-- its P1M term ends 2025-03-02; on 2025-03-05 no renewal has run
+SET csp.clock = '2025-03-05 09:00+00';
+\set VERBOSITY sqlstate
+SELECT csp.purchase(:'cust', 'TT-ONE', 1, 'P1M');
+\echo :LAST_ERROR_SQLSTATE
+-- co-terminating with it, likewise
+SELECT csp.purchase(:'cust', 'TT-E3', 1, coterminate_with => (SELECT subscription_id FROM csp.subscription WHERE sku_id = 'TT-ONE'));
+\echo :LAST_ERROR_SQLSTATE
+\set VERBOSITY terse
+-- NC006 negative once renewed: the one subscription is live again
+SELECT csp.run_renewals() AS processed;
+SELECT csp.purchase(:'cust', 'TT-ONE', 1, 'P1M');
+\echo :LAST_ERROR_SQLSTATE
+RESET csp.clock;
+
+------------------------------------------------------------------------------
 -- R11, R13.1: the same history gives the same invoices whatever the jobs'
 -- schedule.  A P1Y monthly subscription bought 2025-01-15, 10 seats at
 -- 10.00, owes its cycle charge 2025-02-15..2025-03-14 (100.00): it is on
