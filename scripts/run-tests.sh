@@ -346,6 +346,13 @@ if suite_enabled perl; then
         for n in "${names[@]}"; do cp "$REPO/test/t/$n.pl" "$W/t/"; done
         # helper modules next to the tests, if any
         if compgen -G "$REPO/test/t/*.pm" >/dev/null; then cp "$REPO"/test/t/*.pm "$W/t/"; fi
+        # the demo history and the finance-file scripts, for tests that load
+        # them (006_finance_files.pl): TESTDIR/scripts, readable by the owner
+        mkdir -p "$W/scripts"
+        cp "$REPO"/scripts/demo*.sql "$W/scripts/"
+        for f in invoice-pdfs.sh report.sql; do
+            if [ -f "$REPO/scripts/$f" ]; then cp "$REPO/scripts/$f" "$W/scripts/"; fi
+        done
         own_work "$W"
         # These tests start their own nodes (initdb as the cluster owner) in
         # TESTDIR/tmp_check and put sockets in TMPDIR: both inside WORK, so

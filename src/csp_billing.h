@@ -98,6 +98,9 @@ extern void csp_check_account_access(int64 billing_account_id, bool owner_only, 
 extern void csp_check_profile_rights(int64 billing_profile_id, const char *action, bool invoice_manager);
 extern int64 csp_invoice_profile(const char *invoice_number);
 
+/* recon.c */
+extern bool csp_caller_sees_profile(int64 billing_profile_id);
+
 /* money.c */
 extern int	csp_currency_exponent(const char *code);
 extern bool csp_country_known(const char *code);

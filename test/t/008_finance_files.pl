@@ -1,0 +1,122 @@
+# Issue 14: the files a finance team uses, on the demo history
+# (scripts/demo.sql, 14 months, 42 documents including a void note and a
+# rebill).
+#
+# R13.2 reconciliation files: for every document, Σ Total of
+# csp.recon_invoice_line_items = the document's total, and Σ BillingPreTaxTotal
+# of csp.recon_daily_rated_usage = its usage lines; the columns are spelled as
+# Partner Center's files; the CSV with header round-trips through COPY FROM;
+# a finance user limited to one billing profile reads its profile's files and
+# gets NC404 for another's.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $scripts = "$ENV{TESTDIR}/scripts";
+my $node = PostgreSQL::Test::Cluster->new('finance');
+$node->init;
+$node->append_conf('postgresql.conf', "timezone = 'UTC'\n");
+$node->start;
+
+$node->safe_psql('postgres', 'CREATE DATABASE csp_demo');
+my ($rc, $out, $err) = $node->psql('csp_demo', undef,
+	extra_params => ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', "$scripts/demo.sql"]);
+is($rc, 0, 'the demo history loads') or diag($err);
+
+sub sq { return $node->safe_psql('csp_demo', $_[0]); }
+
+# -- R13.2 positive: every document ties out
+is(sq(q{SELECT count(*) FROM csp.invoice}), '42', 'the demo has 42 documents');
+is(sq(q{
+	SELECT coalesce(string_agg(i.invoice_number || ' ' || i.total || ' <> ' || coalesce(r.t::text, 'none'), ', '), '')
+	  FROM csp.invoice i
+	 CROSS JOIN LATERAL (SELECT sum("Total") AS t FROM csp.recon_invoice_line_items(i.invoice_number)) r
+	 WHERE r.t IS DISTINCT FROM i.total}),
+	'', 'R13.2: for every document, Σ Total of its line-item file = its total');
+is(sq(q{
+	SELECT count(*) FROM csp.invoice i
+	 WHERE (SELECT count(*) FROM csp.recon_invoice_line_items(i.invoice_number))
+	     <> (SELECT count(*) FROM csp.invoice_lines l WHERE l.invoice_number = i.invoice_number)}),
+	'0', 'one file row per document line');
+is(sq(q{SELECT sum("Total") FROM csp.recon_invoice_line_items(
+	(SELECT invoice_number FROM csp.invoice WHERE document_type = 'void_note'))}),
+	sq(q{SELECT total FROM csp.invoice WHERE document_type = 'void_note'}),
+	'R13.4: a void note\'s file carries its lines negated');
+ok(sq(q{SELECT total FROM csp.invoice WHERE document_type = 'void_note'}) < 0, 'the void note is negative');
+is(sq(q{
+	SELECT count(*) FROM csp.invoice i
+	 WHERE (SELECT coalesce(sum("BillingPreTaxTotal"), 0) FROM csp.recon_daily_rated_usage(i.invoice_number))
+	    <> (SELECT coalesce(sum(amount), 0) FROM csp.invoice_lines l
+	         WHERE l.invoice_number = i.invoice_number AND l.charge_type = 'usage')}),
+	'0', 'daily rated usage: Σ BillingPreTaxTotal = the usage lines of every document');
+ok(sq(q{SELECT count(*) FROM csp.invoice i, csp.recon_daily_rated_usage(i.invoice_number)}) > 0,
+	'the demo has usage rows (the test above is not vacuous)');
+is(sq(q{SELECT count(*) FROM csp.invoice i, csp.recon_daily_rated_usage(i.invoice_number) u
+	WHERE u."ChargeType" <> 'usage' OR u."UsageDate" <> u."ChargeStartDate"}), '0',
+	'usage file: usage lines only, one usage day each');
+
+# -- column names exactly as Partner Center's
+is(sq(q{SELECT string_agg(a, ',' ORDER BY n) FROM pg_proc p,
+	unnest(p.proargnames, p.proargmodes) WITH ORDINALITY x(a, m, n)
+	WHERE p.oid = 'csp.recon_invoice_line_items(text)'::regprocedure AND m = 't'}),
+	'PartnerId,CustomerId,CustomerName,CustomerDomainName,CustomerCountry,InvoiceNumber,MpnId,ResellerMpnId,OrderId,OrderDate,ProductId,SkuId,AvailabilityId,SkuName,ProductName,ChargeType,UnitPrice,Quantity,Subtotal,TaxTotal,Total,Currency,PriceAdjustmentDescription,PublisherName,PublisherId,SubscriptionDescription,SubscriptionId,ChargeStartDate,ChargeEndDate,TermAndBillingCycle,EffectiveUnitPrice,UnitType,AlternateId,BillableQuantity,BillingFrequency,PricingCurrency,PCToBCExchangeRate,PCToBCExchangeRateDate,MeterDescription,ReservationOrderId,CreditReasonCode,SubscriptionStartDate,SubscriptionEndDate,ReferenceId,ProductQualifiers,PromotionId',
+	'BilledOneTimeInvoiceLineItems columns, spelled and ordered as Partner Center');
+is(sq(q{SELECT count(*) FROM csp.invoice i, csp.recon_invoice_line_items(i.invoice_number) r
+	WHERE num_nonnulls(r."CustomerDomainName", r."MpnId", r."AvailabilityId", r."TaxTotal",
+	      r."PriceAdjustmentDescription", r."PublisherId", r."ReservationOrderId",
+	      r."CreditReasonCode", r."ProductQualifiers") > 0}), '0',
+	'unmodelled columns are present and empty');
+
+# -- the unbilled variant: February 2026 is not invoiced yet
+my $unbilled = sq(q{SELECT count(*) || ' ' || coalesce(sum("Total"), 0) || ' ' || count("InvoiceNumber")
+	FROM csp.billing_profile b, csp.recon_unbilled_line_items(b.billing_profile_id, '2026-02-15')});
+is($unbilled, sq(q{SELECT count(*) || ' ' || coalesce(sum(amount), 0) || ' 0' FROM csp.charge
+	WHERE invoice_number IS NULL AND posted_at < '2026-03-01'}),
+	'unbilled variant: every unbilled line up to the period end, InvoiceNumber empty');
+ok((split / /, $unbilled)[0] > 0, 'there are unbilled lines');
+
+# -- CSV with header round-trips through COPY FROM
+my $inv = sq(q{SELECT invoice_number FROM csp.invoice WHERE document_type = 'rebill'});
+my $csv = sq(qq{COPY (SELECT * FROM csp.recon_invoice_line_items('$inv')) TO STDOUT WITH (FORMAT csv, HEADER)});
+like($csv, qr/^PartnerId,CustomerId,CustomerName,/, 'the CSV starts with Partner Center\'s header');
+my $csvfile = "$ENV{TMPDIR}/recon.csv";
+open(my $fh, '>', $csvfile) or die $!;
+print $fh "$csv\n";
+close $fh;
+chmod 0644, $csvfile;
+sq(qq{CREATE TABLE recon AS SELECT * FROM csp.recon_invoice_line_items('$inv') WITH NO DATA;
+	COPY recon FROM '$csvfile' WITH (FORMAT csv, HEADER)});
+is(sq(qq{SELECT (SELECT count(*) FROM recon) || ' ' ||
+	(SELECT count(*) FROM (SELECT * FROM recon EXCEPT ALL SELECT * FROM csp.recon_invoice_line_items('$inv')) a) || ' ' ||
+	(SELECT count(*) FROM (SELECT * FROM csp.recon_invoice_line_items('$inv') EXCEPT ALL SELECT * FROM recon) b)}),
+	sq(qq{SELECT count(*) FROM csp.invoice_lines WHERE invoice_number = '$inv'}) . ' 0 0',
+	'COPY FROM the CSV gives back every row, value for value');
+
+# -- a finance user limited to one billing profile (issue 14 item 5)
+sq(q{CREATE ROLE finance LOGIN; SELECT csp.grant_profile_role(3, 'finance', 'reader')});
+my $own = sq(q{SELECT invoice_number FROM csp.invoice WHERE billing_profile_id = 3 ORDER BY 1 DESC LIMIT 1});
+my $other = sq(q{SELECT invoice_number FROM csp.invoice WHERE billing_profile_id = 1 ORDER BY 1 LIMIT 1});
+($rc, $out, $err) = $node->psql('csp_demo', q{SELECT count(*) FROM csp.customers}, extra_params => ['-U', 'finance']);
+like($err, qr/permission denied/, 'the finance user may not read customers');
+is($node->safe_psql('csp_demo', qq{SELECT sum("Total") FROM csp.recon_invoice_line_items('$own')},
+	extra_params => ['-U', 'finance']),
+	sq(qq{SELECT total FROM csp.invoice WHERE invoice_number = '$own'}),
+	'positive: the finance user reads its own profile\'s file, customer names and products included');
+is($node->safe_psql('csp_demo', qq{SELECT count(*) FROM csp.recon_unbilled_line_items(3, '2026-02-15')},
+	extra_params => ['-U', 'finance']),
+	sq(q{SELECT count(*) FROM csp.recon_unbilled_line_items(3, '2026-02-15')}),
+	'positive: and its profile\'s unbilled lines');
+for my $call ("csp.recon_invoice_line_items('$other')", "csp.recon_daily_rated_usage('$other')",
+	"csp.recon_unbilled_line_items(1, '2026-02-15')", "csp.recon_invoice_line_items('G999999999')")
+{
+	($rc, $out, $err) = $node->psql('csp_demo', "\\set VERBOSITY verbose\nSELECT * FROM $call",
+		extra_params => ['-U', 'finance']);
+	like($err, qr/ERROR:  NC404: .* does not exist/, "negative: $call is NC404 for the finance user");
+}
+($rc, $out, $err) = $node->psql('csp_demo', "\\set VERBOSITY verbose\nSELECT * FROM csp.recon_invoice_line_items(NULL)");
+like($err, qr/ERROR:  22023: argument "invoice_number" must not be null/, 'a NULL invoice number is 22023');
+
+$node->stop;
+done_testing();
