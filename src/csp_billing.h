@@ -87,6 +87,7 @@ extern void csp_check_account_access(int64 billing_account_id, bool owner_only, 
 extern void csp_check_profile_rights(int64 billing_profile_id, const char *action, bool invoice_manager);
 extern int64 csp_invoice_profile(const char *invoice_number);
 extern bool csp_caller_profile_limited(void);
+extern void csp_check_customer_scope(Datum customer_id, const char *action);
 extern void csp_check_profile_scope(int64 billing_profile_id, bool write, const char *what,
 									const char *id, const char *action);
 

@@ -254,6 +254,7 @@ csp_update_customer(PG_FUNCTION_ARGS)
 	SPI_connect();
 	csp_begin_action("update_customer");
 	country = LockCustomer(PG_GETARG_DATUM(0), NULL);
+	csp_check_customer_scope(PG_GETARG_DATUM(0), "change the data");	/* issue 12 item 3 */
 
 	for (i = 0; i < 6; i++)
 	{
@@ -284,6 +285,7 @@ csp_attest_mca(PG_FUNCTION_ARGS)
 	SPI_connect();
 	csp_begin_action("attest_mca");
 	LockCustomer(PG_GETARG_DATUM(0), NULL);
+	csp_check_customer_scope(PG_GETARG_DATUM(0), "attest the MCA");
 	values[0] = PG_GETARG_DATUM(0);
 	values[1] = TimestampTzGetDatum(csp_now());
 	csp_spi_run(&update, values, NULL, false, 0);
@@ -316,6 +318,7 @@ csp_set_customer_verification(PG_FUNCTION_ARGS)
 	SPI_connect();
 	csp_begin_action("set_customer_verification");
 	LockCustomer(PG_GETARG_DATUM(0), NULL);
+	csp_check_customer_scope(PG_GETARG_DATUM(0), "set the verification");
 	values[0] = PG_GETARG_DATUM(0);
 	values[1] = CStringGetTextDatum(status);
 	values[2] = TimestampTzGetDatum(csp_now());

@@ -397,6 +397,45 @@ csp_check_profile_scope(int64 billing_profile_id, bool write, const char *what,
 }
 
 /*
+ * For the functions that change a customer (personal data): a
+ * profile-limited caller sees only the customers behind its profiles'
+ * subscriptions (NC404 for the others, as row-level security hides them)
+ * and changes them only where it holds owner or contributor on one of
+ * those profiles.  The caller must be connected to SPI.
+ */
+void
+csp_check_customer_scope(Datum customer_id, const char *action)
+{
+	static CspPlan plan = {
+		"WITH held AS (" HELD_PROFILES_SQL "),"
+		" theirs AS (SELECT DISTINCT s.billing_profile_id FROM csp.subscription s"
+		"             WHERE s.customer_id = $2)"
+		"SELECT EXISTS (SELECT 1 FROM held JOIN theirs USING (billing_profile_id)),"
+		"       EXISTS (SELECT 1 FROM held JOIN theirs USING (billing_profile_id)"
+		"                WHERE profile_role IN ('owner', 'contributor'))",
+		2, {OIDOID, UUIDOID}, NULL, 0
+	};
+	Oid			caller = csp_caller();
+	Datum		values[2];
+	bool		isnull;
+
+	if (!csp_caller_profile_limited())
+		return;
+	values[0] = ObjectIdGetDatum(caller);
+	values[1] = customer_id;
+	csp_spi_run(&plan, values, NULL, true, 1);
+	if (!DatumGetBool(csp_spi_getdatum(0, 1, &isnull)))
+		csp_report_not_found("customer", csp_uuid_to_cstring(customer_id));
+	if (!DatumGetBool(csp_spi_getdatum(0, 2, &isnull)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("role \"%s\" may not %s of customer %s",
+						GetUserNameFromId(caller, false), action, csp_uuid_to_cstring(customer_id)),
+				 errdetail("A role holding billing profile roles changes only the customers of the profiles where it holds a role that writes."),
+				 errhint("Ask for the owner or contributor role on a billing profile the customer buys under.")));
+}
+
+/*
  * csp.profile_scope() → bigint[]: what row-level security lets the current
  * role see.  NULL: every profile (a group role's member holding no profile
  * role); otherwise the profiles it holds a live profile role on (empty for
