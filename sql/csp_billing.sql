@@ -684,13 +684,17 @@ COMMENT ON COLUMN csp.invoice_section_totals.total IS 'Sum of those lines; the s
 ------------------------------------------------------------------------------
 -- Billing-profile roles and row-level security (API.md "Roles")
 ------------------------------------------------------------------------------
--- Who holds which role on a billing profile.  A role holding any of them is
--- limited to those profiles; it is also made a member of csp_profile_member,
--- the group role that gives what reading and paying on a profile needs.
+-- Who holds which role on a billing profile, keyed by role OID (regrole:
+-- shows the current name; a rename keeps the limit, a new role created
+-- with an old name gets nothing).  A role holding any of them is limited to
+-- those profiles everywhere money or personal data shows.  A row is live
+-- while its member holds USAGE on schema csp granted directly (given and
+-- taken back by the functions below): that grant is what DROP ROLE
+-- respects (see src/profile_roles.c).
 CREATE TABLE csp.billing_profile_role (
     billing_account_id  bigint      NOT NULL,
     billing_profile_id  bigint      NOT NULL,
-    member              name        NOT NULL,
+    member              regrole     NOT NULL,
     profile_role        text        NOT NULL
                                     CHECK (profile_role IN ('owner', 'contributor', 'reader', 'invoice_manager')),
     granted_by          name        NOT NULL,
@@ -720,38 +724,69 @@ COMMENT ON FUNCTION csp.revoke_profile_role(bigint, name, text) IS
 -- The row-level security test, run as the querying role: members of the
 -- group roles holding no profile role see every profile; a role holding a
 -- profile role sees the profiles it holds one on.  The body is parsed here,
--- so the caller's search_path cannot change it.
+-- so the caller's search_path cannot change it.  (Kept for callers; the
+-- policies use csp.profile_scope() directly.)
+CREATE FUNCTION csp.profile_scope() RETURNS bigint[]
+    AS 'MODULE_PATHNAME', 'csp_profile_scope' LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION csp.profile_scope() IS
+    'Row-level security: NULL when the current role sees every billing profile, else the profiles it may see (issue 12: the one rule)';
 CREATE FUNCTION csp.visible_profile(billing_profile_id bigint) RETURNS boolean
-    LANGUAGE sql STABLE PARALLEL SAFE
-RETURN (EXISTS (SELECT 1 FROM pg_catalog.pg_roles g
-                 WHERE g.rolname IN ('csp_global_admin', 'csp_admin_agent', 'csp_sales_agent',
-                                     'csp_helpdesk_agent', 'csp_billing_admin', 'csp_reader')
-                   AND pg_catalog.pg_has_role(CURRENT_USER, g.oid, 'MEMBER'))
-        AND NOT EXISTS (SELECT 1 FROM csp.billing_profile_role r
-                          JOIN pg_catalog.pg_roles ro ON ro.rolname = r.member
-                         WHERE pg_catalog.pg_has_role(CURRENT_USER, ro.oid, 'MEMBER')))
-    OR EXISTS (SELECT 1 FROM csp.billing_profile_role r
-                 JOIN pg_catalog.pg_roles ro ON ro.rolname = r.member
-                WHERE r.billing_profile_id = visible_profile.billing_profile_id
-                  AND pg_catalog.pg_has_role(CURRENT_USER, ro.oid, 'MEMBER'));
+    LANGUAGE sql STABLE PARALLEL RESTRICTED
+RETURN (SELECT s.scope IS NULL OR visible_profile.billing_profile_id = ANY (s.scope)
+          FROM csp.profile_scope() AS s (scope));
 COMMENT ON FUNCTION csp.visible_profile(bigint) IS
     'Row-level security: may the current role see this billing profile''s money?';
 
 -- Reading only: no table has a policy for writing, and only the writing
 -- functions (owned by the superuser that installed the extension) write.
+-- Every policy is the one rule: the profile is in csp.profile_scope(),
+-- taken once per query in a sub-select (an InitPlan), never per row.
 ALTER TABLE csp.invoice ENABLE ROW LEVEL SECURITY;
 ALTER TABLE csp.payment ENABLE ROW LEVEL SECURITY;
 ALTER TABLE csp.payment_allocation ENABLE ROW LEVEL SECURITY;
 ALTER TABLE csp.charge ENABLE ROW LEVEL SECURITY;
 ALTER TABLE csp.invoice_section ENABLE ROW LEVEL SECURITY;
-CREATE POLICY by_profile ON csp.invoice FOR SELECT USING (csp.visible_profile(billing_profile_id));
-CREATE POLICY by_profile ON csp.payment FOR SELECT USING (csp.visible_profile(billing_profile_id));
+ALTER TABLE csp.subscription ENABLE ROW LEVEL SECURITY;
+ALTER TABLE csp.seat_lot ENABLE ROW LEVEL SECURITY;
+ALTER TABLE csp.billing_profile ENABLE ROW LEVEL SECURITY;
+ALTER TABLE csp.billing_profile_role ENABLE ROW LEVEL SECURITY;
+ALTER TABLE csp.customer ENABLE ROW LEVEL SECURITY;
+ALTER TABLE csp.audit_log ENABLE ROW LEVEL SECURITY;
+CREATE POLICY by_profile ON csp.invoice FOR SELECT
+    USING ((SELECT csp.profile_scope()) IS NULL OR billing_profile_id = ANY ((SELECT csp.profile_scope())::bigint[]));
+CREATE POLICY by_profile ON csp.payment FOR SELECT
+    USING ((SELECT csp.profile_scope()) IS NULL OR billing_profile_id = ANY ((SELECT csp.profile_scope())::bigint[]));
 CREATE POLICY by_profile ON csp.payment_allocation FOR SELECT
-    USING (EXISTS (SELECT 1 FROM csp.payment p
-                    WHERE p.billing_account_id = payment_allocation.billing_account_id
-                      AND p.payment_id = payment_allocation.payment_id));
-CREATE POLICY by_profile ON csp.charge FOR SELECT USING (csp.visible_profile(billing_profile_id));
-CREATE POLICY by_profile ON csp.invoice_section FOR SELECT USING (csp.visible_profile(billing_profile_id));
+    USING ((SELECT csp.profile_scope()) IS NULL
+           OR EXISTS (SELECT 1 FROM csp.payment p
+                       WHERE p.billing_account_id = payment_allocation.billing_account_id
+                         AND p.payment_id = payment_allocation.payment_id));
+CREATE POLICY by_profile ON csp.charge FOR SELECT
+    USING ((SELECT csp.profile_scope()) IS NULL OR billing_profile_id = ANY ((SELECT csp.profile_scope())::bigint[]));
+CREATE POLICY by_profile ON csp.invoice_section FOR SELECT
+    USING ((SELECT csp.profile_scope()) IS NULL OR billing_profile_id = ANY ((SELECT csp.profile_scope())::bigint[]));
+CREATE POLICY by_profile ON csp.subscription FOR SELECT
+    USING ((SELECT csp.profile_scope()) IS NULL OR billing_profile_id = ANY ((SELECT csp.profile_scope())::bigint[]));
+CREATE POLICY by_profile ON csp.seat_lot FOR SELECT
+    USING ((SELECT csp.profile_scope()) IS NULL
+           OR EXISTS (SELECT 1 FROM csp.subscription s
+                       WHERE s.billing_account_id = seat_lot.billing_account_id
+                         AND s.subscription_id = seat_lot.subscription_id));
+CREATE POLICY by_profile ON csp.billing_profile FOR SELECT
+    USING ((SELECT csp.profile_scope()) IS NULL OR billing_profile_id = ANY ((SELECT csp.profile_scope())::bigint[]));
+-- item 4: only the holders of one's own profiles' roles
+CREATE POLICY by_profile ON csp.billing_profile_role FOR SELECT
+    USING ((SELECT csp.profile_scope()) IS NULL OR billing_profile_id = ANY ((SELECT csp.profile_scope())::bigint[]));
+-- item 4: only the customers behind one's own profiles' subscriptions
+CREATE POLICY by_profile ON csp.customer FOR SELECT
+    USING ((SELECT csp.profile_scope()) IS NULL
+           OR customer_id IN (SELECT s.customer_id FROM csp.subscription s
+                               WHERE s.billing_profile_id = ANY ((SELECT csp.profile_scope())::bigint[])));
+-- the audit row of an object names its profile in before/after (audit.c keeps it in updates)
+CREATE POLICY by_profile ON csp.audit_log FOR SELECT
+    USING ((SELECT csp.profile_scope()) IS NULL
+           OR (coalesce(after ->> 'billing_profile_id', before ->> 'billing_profile_id'))::bigint
+              = ANY ((SELECT csp.profile_scope())::bigint[]));
 
 ------------------------------------------------------------------------------
 -- Audit every state table
@@ -1171,14 +1206,16 @@ GRANT EXECUTE ON FUNCTION
 GRANT EXECUTE ON FUNCTION csp.grant_profile_role(bigint, name, text),
     csp.revoke_profile_role(bigint, name, text)
     TO csp_global_admin;
-GRANT EXECUTE ON FUNCTION csp.visible_profile(bigint)
+GRANT EXECUTE ON FUNCTION csp.visible_profile(bigint), csp.profile_scope()
     TO csp_global_admin, csp_admin_agent, csp_sales_agent, csp_helpdesk_agent,
        csp_billing_admin, csp_reader, csp_profile_member;
-GRANT USAGE ON SCHEMA csp TO csp_profile_member;
+-- No USAGE on the schema for csp_profile_member: each holder gets it in
+-- this database from csp.grant_profile_role (issue 12 item 8), so the
+-- cluster-wide membership alone opens nothing.
 GRANT SELECT ON csp.invoice, csp.payment, csp.payment_allocation, csp.charge, csp.invoice_section,
-    csp.billing_profile_role,
+    csp.billing_profile_role, csp.subscription, csp.seat_lot,
     csp.billing_overview, csp.account_balance, csp.unallocated_payments, csp.invoice_lines,
-    csp.invoice_section_totals, csp.line_items, csp.unbilled_charges
+    csp.invoice_section_totals, csp.line_items, csp.unbilled_charges, csp.subscriptions
     TO csp_profile_member;
 GRANT SELECT (customer_id, legal_name) ON csp.customer TO csp_profile_member;
 GRANT EXECUTE ON FUNCTION csp.now(), csp.round_money(numeric, text), csp.utc_date(timestamptz),

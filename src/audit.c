@@ -26,10 +26,13 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
+#include "utils/fmgrprotos.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/relcache.h"
+#include "access/sysattr.h"
 #include "utils/guc.h"
 #include "utils/rls.h"
 #include "utils/snapmgr.h"
@@ -229,6 +232,73 @@ ReadAuditedRow(FunctionCallInfo fcinfo, const char *trigger, AuditedRow *row)
 	return true;
 }
 
+static Datum RowToJsonb(HeapTuple tuple, TupleDesc desc, Oid rowtype);
+
+/*
+ * Columns an update's audit row keeps even when unchanged: the row's keys
+ * (primary key and id column) and the owners it belongs to
+ * (subscription_id of a seat lot), so the row still says which object it
+ * is about, and billing_profile_id, which the audit log's row-level
+ * security reads.
+ */
+static bool
+AuditKeyColumn(Bitmapset *pkey, Form_pg_attribute att, const char *idcol)
+{
+	return bms_is_member(att->attnum - FirstLowInvalidHeapAttributeNumber, pkey) ||
+		strcmp(NameStr(att->attname), idcol) == 0 ||
+		strcmp(NameStr(att->attname), "billing_profile_id") == 0 ||
+		strcmp(NameStr(att->attname), "subscription_id") == 0;
+}
+
+/*
+ * The before and after of an audit row as jsonb (issue 12 item 7): an
+ * insert records the new row and a delete the old one; an update records,
+ * before and after, only the columns it changed (plus the keys), not the
+ * whole row twice, so twenty seat changes of a subscription with a long
+ * name do not copy the name forty times.
+ */
+static void
+AuditJsonb(const AuditedRow *row, const char *idcol, Datum *before, Datum *after)
+{
+	Oid			rowtype = row->rel->rd_rel->reltype;
+
+	*before = row->before ? RowToJsonb(row->before, row->tupdesc, rowtype) : (Datum) 0;
+	*after = row->after ? RowToJsonb(row->after, row->tupdesc, rowtype) : (Datum) 0;
+	if (row->before && row->after)
+	{
+		Datum	   *same = palloc(sizeof(Datum) * row->tupdesc->natts);
+		int			nsame = 0;
+		int			i;
+		Bitmapset  *pkey = RelationGetIndexAttrBitmap(row->rel, INDEX_ATTR_BITMAP_PRIMARY_KEY);
+
+		for (i = 0; i < row->tupdesc->natts; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(row->tupdesc, i);
+			bool		null1;
+			bool		null2;
+			Datum		v1;
+			Datum		v2;
+
+			if (att->attisdropped || AuditKeyColumn(pkey, att, idcol))
+				continue;
+			v1 = heap_getattr(row->before, i + 1, row->tupdesc, &null1);
+			v2 = heap_getattr(row->after, i + 1, row->tupdesc, &null2);
+			/* binary equality: a value rewritten identically is unchanged */
+			if (null1 != null2 ||
+				(!null1 && !datumIsEqual(v1, v2, att->attbyval, att->attlen)))
+				continue;
+			same[nsame++] = CStringGetTextDatum(NameStr(att->attname));
+		}
+		if (nsame > 0)
+		{
+			Datum		keys = csp_array_of(same, NULL, nsame, TEXTOID);
+
+			*before = DirectFunctionCall2(jsonb_delete_array, *before, keys);
+			*after = DirectFunctionCall2(jsonb_delete_array, *after, keys);
+		}
+	}
+}
+
 static SPIPlanPtr
 AuditPlanFor(Relation rel)
 {
@@ -260,13 +330,12 @@ AuditPlanFor(Relation rel)
 		argtypes[4] = TEXTOID;
 		argtypes[5] = TEXTOID;
 		argtypes[6] = TEXTOID;
-		argtypes[7] = entry->rowtype;
-		argtypes[8] = entry->rowtype;
+		argtypes[7] = JSONBOID;
+		argtypes[8] = JSONBOID;
 		plan = SPI_prepare_cursor("INSERT INTO csp.audit_log"
 						   " (billing_account_id, at, actor, action, operation,"
 						   "  object_type, object_id, before, after)"
-						   " VALUES ($1, $2, $3, $4, $5, $6, $7,"
-						   "  pg_catalog.to_jsonb($8), pg_catalog.to_jsonb($9))",
+						   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
 						   9, argtypes, CURSOR_OPT_GENERIC_PLAN);
 		if (plan == NULL || SPI_keepplan(plan) != 0)
 			elog(ERROR, "could not prepare the audit insert for \"%s\"",
@@ -287,9 +356,13 @@ csp_audit_trigger(PG_FUNCTION_ARGS)
 	Datum		values[9];
 	char		nulls[9];
 	NameData	actor;
+	Datum		jsonb_before;
+	Datum		jsonb_after;
 
 	if (!ReadAuditedRow(fcinfo, "csp.audit_trigger", &row))
 		return PointerGetDatum(NULL);
+	AuditJsonb(&row, ((TriggerData *) fcinfo->context)->tg_trigger->tgargs[0],
+			   &jsonb_before, &jsonb_after);
 
 	namestrcpy(&actor, GetUserNameFromId(csp_caller(), false));
 	memset(nulls, ' ', sizeof(nulls));
@@ -301,9 +374,9 @@ csp_audit_trigger(PG_FUNCTION_ARGS)
 	values[4] = CStringGetTextDatum(row.operation);
 	values[5] = CStringGetTextDatum(RelationGetRelationName(row.rel));
 	values[6] = CStringGetTextDatum(row.object_id);
-	values[7] = row.before ? heap_copy_tuple_as_datum(row.before, row.tupdesc) : (Datum) 0;
+	values[7] = jsonb_before;
 	nulls[7] = row.before ? ' ' : 'n';
-	values[8] = row.after ? heap_copy_tuple_as_datum(row.after, row.tupdesc) : (Datum) 0;
+	values[8] = jsonb_after;
 	nulls[8] = row.after ? ' ' : 'n';
 
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -474,10 +547,8 @@ csp_audit_buffer_trigger(PG_FUNCTION_ARGS)
 
 	if (!ReadAuditedRow(fcinfo, "csp.audit_buffer_trigger", &row))
 		return PointerGetDatum(NULL);
-	if (row.before)
-		jsonb_before = RowToJsonb(row.before, row.tupdesc, row.rel->rd_rel->reltype);
-	if (row.after)
-		jsonb_after = RowToJsonb(row.after, row.tupdesc, row.rel->rd_rel->reltype);
+	AuditJsonb(&row, ((TriggerData *) fcinfo->context)->tg_trigger->tgargs[0],
+			   &jsonb_before, &jsonb_after);
 
 	b = BufferFor(RelationGetRelid(row.rel));
 	if (b->n == b->capacity)

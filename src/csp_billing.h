@@ -97,6 +97,10 @@ extern void csp_check_account_access(int64 billing_account_id, bool owner_only, 
 /* profile_roles.c */
 extern void csp_check_profile_rights(int64 billing_profile_id, const char *action, bool invoice_manager);
 extern int64 csp_invoice_profile(const char *invoice_number);
+extern bool csp_caller_profile_limited(void);
+extern void csp_check_customer_scope(Datum customer_id, const char *action);
+extern void csp_check_profile_scope(int64 billing_profile_id, bool write, const char *what,
+									const char *id, const char *action);
 
 /* recon.c */
 extern bool csp_caller_sees_profile(int64 billing_profile_id);

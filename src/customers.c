@@ -252,6 +252,7 @@ csp_update_customer(PG_FUNCTION_ARGS)
 
 	csp_enter(fcinfo, "update_customer", true);
 	country = LockCustomer(PG_GETARG_DATUM(0), NULL);
+	csp_check_customer_scope(PG_GETARG_DATUM(0), "change the data");	/* issue 12 item 3 */
 
 	for (i = 0; i < 6; i++)
 	{
@@ -281,6 +282,7 @@ csp_attest_mca(PG_FUNCTION_ARGS)
 	csp_require_args(fcinfo, args, lengthof(args));
 	csp_enter(fcinfo, "attest_mca", true);
 	LockCustomer(PG_GETARG_DATUM(0), NULL);
+	csp_check_customer_scope(PG_GETARG_DATUM(0), "attest the MCA");
 	values[0] = PG_GETARG_DATUM(0);
 	values[1] = TimestampTzGetDatum(csp_now());
 	csp_spi_run(&update, values, NULL, false, 0);
@@ -312,6 +314,7 @@ csp_set_customer_verification(PG_FUNCTION_ARGS)
 
 	csp_enter(fcinfo, "set_customer_verification", true);
 	LockCustomer(PG_GETARG_DATUM(0), NULL);
+	csp_check_customer_scope(PG_GETARG_DATUM(0), "set the verification");
 	values[0] = PG_GETARG_DATUM(0);
 	values[1] = CStringGetTextDatum(status);
 	values[2] = TimestampTzGetDatum(csp_now());

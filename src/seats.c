@@ -225,6 +225,9 @@ csp_reducible_licenses(PG_FUNCTION_ARGS)
 	csp_enter(fcinfo, "reducible_licenses", false);
 	if (!csp_load_subscription(PG_GETARG_DATUM(0), &sub, false))
 		csp_report_not_found("subscription", csp_uuid_to_cstring(PG_GETARG_DATUM(0)));
+	/* issue 12 item 3: a profile-limited caller reads only its profiles' seats */
+	csp_check_profile_scope(sub.billing_profile_id, false, "subscription",
+							csp_uuid_to_cstring(sub.subscription_id), "read the seats of a subscription");
 
 	if (strcmp(sub.status, "active") == 0 && !sub.is_trial)
 	{

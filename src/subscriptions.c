@@ -97,6 +97,13 @@ csp_lock_subscription(Datum subscription_id, SubscriptionRow *sub)
 {
 	if (!csp_load_subscription(subscription_id, sub, true))
 		csp_report_not_found("subscription", csp_uuid_to_cstring(subscription_id));
+
+	/*
+	 * Issue 12 item 3: changing a subscription posts lines on its profile's
+	 * ledger, so a profile-limited caller changes only its own profiles'.
+	 */
+	csp_check_profile_scope(sub->billing_profile_id, true, "subscription",
+							csp_uuid_to_cstring(subscription_id), "change a subscription");
 }
 
 /*
@@ -872,6 +879,12 @@ csp_purchase(PG_FUNCTION_ARGS)
 	csp_enter(fcinfo, "purchase", true);
 
 	LoadCustomerFacts(customer_id, &cust);
+	/* a profile-limited caller buys only under its own profiles (item 3) */
+	if (cust.linked)
+		csp_check_profile_scope(cust.billing_profile_id, true, "customer",
+								csp_uuid_to_cstring(customer_id), "purchase");
+	else if (csp_caller_profile_limited())
+		csp_report_not_found("customer", csp_uuid_to_cstring(customer_id));
 	LoadProductFacts(sku_id, &prod);
 	is_trial = prod.trial_of != NULL;
 	is_usage = strcmp(prod.billing_type, "usage") == 0;

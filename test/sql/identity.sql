@@ -85,6 +85,7 @@ SELECT count(*) AS security_definer_functions
   FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
  WHERE n.nspname = 'csp' AND p.prosecdef;
 
+SELECT csp.revoke_profile_role(:profile, 'regress_csp_id_mgr', 'invoice_manager');
 DROP TABLE public.trap;
 DROP FUNCTION public.trap_fn(int), public.definer_credit();
 DROP EXTENSION csp_billing CASCADE;

@@ -395,20 +395,21 @@ SELECT r.friendly_name AS name, r.old_end, r.new_end,
           FROM upd u WHERE u.object_id = r.subscription_id::text
            AND u.before->>'term_end' <> u.after->>'term_end') AS term_updates,
        (SELECT count(*) FROM upd u WHERE u.object_id = r.subscription_id::text
-           AND u.before->>'term_end' = u.after->>'term_end') AS other_updates,
+           AND NOT u.after ? 'term_end') AS other_updates,
        (SELECT count(*) FROM csp.audit_log a
          WHERE a.object_type = 'seat_lot' AND a.operation = 'insert' AND a.action = 'run_renewals'
            AND a.audit_id > :audit_before_renewal AND a.after->>'subscription_id' = r.subscription_id::text) AS lot_inserts,
        (SELECT count(*) FROM csp.seat_lot l
          WHERE l.subscription_id = r.subscription_id AND l.lot_id > :lots_before_renewal) AS new_lots
   FROM renewed r ORDER BY r.friendly_name COLLATE "C";
--- the pairing is by subscription_id: each update row's before is the whole
--- row as it was (the old term) and its after the whole row as it is now;
+-- the pairing is by subscription_id: each update row's before is what the
+-- update changed as it was (the old term) and its after the same columns as
+-- they are now, with the keys (issue 12 item 7: only what changed);
 -- the columns a plain renewal changes are the term, its start instant and
 -- window, and, where they change, the price (12.00 -> 13.00) and the next
 -- cycle (P1Y monthly)
 SELECT s.friendly_name AS name, a.object_id = s.subscription_id::text AS object_id_ok,
-       a.after = to_jsonb(s) AS after_is_row,
+       to_jsonb(s) @> a.after AS after_is_row,
        a.before->>'term_end' = b.term_end::text AS before_is_old_term,
        (SELECT string_agg(k, ', ' ORDER BY k COLLATE "C") FROM jsonb_object_keys(a.after) k
          WHERE a.after->k IS DISTINCT FROM a.before->k) AS changed
