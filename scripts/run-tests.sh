@@ -347,7 +347,7 @@ if suite_enabled perl; then
         # helper modules next to the tests, if any
         if compgen -G "$REPO/test/t/*.pm" >/dev/null; then cp "$REPO"/test/t/*.pm "$W/t/"; fi
         # the demo history and the finance-file scripts, for tests that load
-        # them (006_finance_files.pl): TESTDIR/scripts, readable by the owner
+        # them (008_finance_files.pl): TESTDIR/scripts, readable by the owner
         mkdir -p "$W/scripts"
         cp "$REPO"/scripts/demo*.sql "$W/scripts/"
         for f in invoice-pdfs.sh report.sql; do

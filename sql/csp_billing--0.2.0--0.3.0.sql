@@ -347,6 +347,8 @@ BEGIN
 END
 $$;
 REVOKE USAGE ON SCHEMA csp FROM csp_profile_member;
+COMMENT ON FUNCTION csp.revoke_profile_role(bigint, name, text) IS
+    'Takes a billing-profile role back; with its last one in this database the member loses this database''s USAGE on schema csp';
 
 REVOKE ALL ON FUNCTION csp.profile_scope() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION csp.profile_scope()

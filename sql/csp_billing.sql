@@ -719,7 +719,7 @@ CREATE FUNCTION csp.revoke_profile_role(billing_profile_id bigint, member name, 
     RETURNS void AS 'MODULE_PATHNAME', 'csp_revoke_profile_role' LANGUAGE C
     SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION csp.revoke_profile_role(bigint, name, text) IS
-    'Takes a billing-profile role back; with its last one the member leaves csp_profile_member';
+    'Takes a billing-profile role back; with its last one in this database the member loses this database''s USAGE on schema csp';
 
 -- The row-level security test, run as the querying role: members of the
 -- group roles holding no profile role see every profile; a role holding a

@@ -101,6 +101,10 @@ csp_transfer(PG_FUNCTION_ARGS)
 				 errdetail("It is %s %s%s.", target.status, target.kind,
 						   target.linked ? "" : " without a billing profile"),
 				 errhint("The target must be an active direct-bill partner or indirect provider linked to a billing profile (R1.5, R2.1).")));
+	/* the new subscription posts on the target's ledger: a profile-limited caller needs it too */
+	if (target.linked)
+		csp_check_profile_scope(target.billing_profile_id, true, "partner", to_partner,
+								"transfer a subscription");
 
 	/*
 	 * R4.3: the price is fixed for the term, so the target keeps it when it

@@ -67,6 +67,7 @@ CREATE ROLE regress_sm_their_reader IN ROLE csp_time_admin;
 SET LOCAL ROLE regress_sm_owner;
 SELECT csp.create_partner('SM1', 'Mine Partner', 'direct_bill', 'NL');
 SELECT csp.create_partner('SM2', 'Their Partner', 'direct_bill', 'NL');
+SELECT csp.create_partner('SM3', 'Another Partner of Mine', 'direct_bill', 'NL');
 CREATE TABLE pg_temp.ids AS
 SELECT csp.create_billing_account('SM Account', 'NL', 'EUR') AS account;
 ALTER TABLE pg_temp.ids ADD mine bigint, ADD theirs bigint, ADD c_mine uuid, ADD c_theirs uuid,
@@ -75,7 +76,8 @@ ALTER TABLE pg_temp.ids ADD mine bigint, ADD theirs bigint, ADD c_mine uuid, ADD
 UPDATE pg_temp.ids SET mine = csp.create_billing_profile(account, 'Mine'),
                        theirs = csp.create_billing_profile(account, 'Theirs');
 SELECT csp.link_partner_billing('SM1', account, mine, accept_mca => true),
-       csp.link_partner_billing('SM2', account, theirs) FROM pg_temp.ids;
+       csp.link_partner_billing('SM2', account, theirs),
+       csp.link_partner_billing('SM3', account, mine) FROM pg_temp.ids;
 SELECT csp.add_product('SM365', 'SM 365');
 SELECT csp.set_price('SM365', 'P1Y', 'monthly', 'EUR', 100.00);
 UPDATE pg_temp.ids SET c_mine = csp.add_customer('SM1', 'Mine Customer BV', 'NL', phone => '+31 1', email => 'm@example.com', mca_attested => true),
@@ -196,6 +198,10 @@ INSERT INTO pg_temp.fn VALUES
                            'SELECT * FROM pg_temp.ids, csp.reducible_licenses(s_theirs)',
      '{csp_global_admin,csp_admin_agent,csp_sales_agent,csp_helpdesk_agent,csp_billing_admin}',
      '{owner,contributor,reader,invoice_manager}', 'subscription'),
+    ('transfer', 'SELECT csp.transfer(s_mine, ''SM3'') FROM pg_temp.ids',
+                 'SELECT csp.transfer(s_theirs, ''SM3'') FROM pg_temp.ids',
+     '{csp_global_admin,csp_admin_agent,csp_sales_agent,csp_helpdesk_agent,csp_billing_admin}',
+     '{owner,contributor}', 'subscription'),
     ('purchase', 'SELECT csp.purchase(c_mine, ''SM365'', 1) FROM pg_temp.ids',
                  'SELECT csp.purchase(c_theirs, ''SM365'', 1) FROM pg_temp.ids',
      '{csp_global_admin,csp_admin_agent,csp_sales_agent,csp_helpdesk_agent,csp_billing_admin}',
@@ -229,7 +235,7 @@ $$;
 
 SELECT plan((SELECT (count(*) * (SELECT count(*) FROM pg_temp.rel))::int
                     + (count(*) * (SELECT count(*) FROM pg_temp.fn) * 2)::int
-               FROM pg_temp.matrix_role) + 12);
+               FROM pg_temp.matrix_role) + 14);
 
 ------------------------------------------------------------------------------
 -- Views and tables: group roles see every profile, profile-limited roles
@@ -253,6 +259,13 @@ SELECT is(pg_temp.try(m.role, CASE WHEN o THEN f.own ELSE f.theirs END),
                  coalesce(' + ' || m.prole, ''), f.name, CASE WHEN o THEN 'its own' ELSE 'another' END))
   FROM pg_temp.matrix_role m, pg_temp.fn f, (VALUES (true), (false)) v(o)
  ORDER BY m.role, f.name, o DESC;
+
+-- moving its own subscription onto another profile's ledger: the target
+-- partner is invisible to a profile-limited owner, not to a group role
+SELECT is(pg_temp.try('regress_sm_m_global', 'SELECT csp.transfer(s_mine, ''SM2'') FROM pg_temp.ids'), 'NC404',
+          'a mixed global admin + owner cannot transfer its subscription to a partner of another profile');
+SELECT is(pg_temp.try('regress_sm_g_global', 'SELECT csp.transfer(s_mine, ''SM2'') FROM pg_temp.ids'), 'ok',
+          'a global admin holding no profile role can');
 
 ------------------------------------------------------------------------------
 -- Issue 12 item 5: profile roles are keyed by role OID

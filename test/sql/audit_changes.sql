@@ -1,0 +1,60 @@
+--
+-- Audit rows record only what changed (issue 12 item 7): an update's
+-- before and after hold the columns it changed plus the row's keys; an
+-- insert and a delete keep the whole row.  Twenty seat changes of a
+-- subscription with a long friendly name thus log the name once.
+--
+SET timezone = 'UTC';
+SET datestyle = 'ISO, YMD';
+CREATE EXTENSION csp_billing;
+\i test/sql/include/engine_setup.sql
+
+SET csp.clock = '2025-01-15 10:00+00';
+SELECT csp.purchase(:'cust', 'M365', 10, friendly_name => repeat('n', 5000)) AS s \gset
+-- insert: the whole row, with the name
+SELECT operation, after ? 'friendly_name' AS has_name, after ? 'quantity' AS has_quantity,
+       (SELECT count(*) FROM jsonb_object_keys(after)) = (SELECT count(*) FROM jsonb_object_keys(to_jsonb(s)))
+           AS whole_row
+  FROM csp.audit_log a, csp.subscription s
+ WHERE a.object_type = 'subscription' AND a.object_id = :'s' AND s.subscription_id = :'s';
+
+-- update: only what changed (quantity, update count), plus the keys
+SELECT count(*) AS changes FROM (SELECT csp.change_quantity(:'s', 10 + k) FROM generate_series(1, 20) k) c;
+SELECT count(*) AS updates,
+       bool_and(NOT before ? 'friendly_name' AND NOT after ? 'friendly_name') AS name_not_repeated,
+       bool_and((after->>'quantity')::int = (before->>'quantity')::int + 1) AS quantity_changed
+  FROM csp.audit_log
+ WHERE object_type = 'subscription' AND object_id = :'s' AND operation = 'update'
+   AND action = 'change_quantity';
+SELECT string_agg(k, ', ' ORDER BY k) AS keys_of_an_update
+  FROM (SELECT after FROM csp.audit_log
+         WHERE object_type = 'subscription' AND object_id = :'s' AND operation = 'update'
+         ORDER BY audit_id LIMIT 1) a, jsonb_object_keys(a.after) k;
+-- the name is in the log once
+SELECT sum(length(coalesce(before->>'friendly_name', '')) + length(coalesce(after->>'friendly_name', '')))
+           AS name_characters_logged
+  FROM csp.audit_log WHERE object_type = 'subscription' AND object_id = :'s';
+
+-- a rename: before and after of the name only
+SELECT csp.rename(:'s', 'Short');
+SELECT length(before->>'friendly_name') AS before_length, after->>'friendly_name' AS after_name,
+       before ? 'quantity' AS before_has_quantity
+  FROM csp.audit_log
+ WHERE object_type = 'subscription' AND object_id = :'s' AND action = 'rename' ORDER BY audit_id;
+
+-- a seat lot update (a reduction within 168 hours) keeps its lot_id and
+-- subscription_id (the owner it belongs to)
+SELECT csp.change_quantity(:'s', 25);
+SELECT count(*) AS lot_updates, bool_and(after ? 'subscription_id' AND after ? 'lot_id') AS lot_keys_kept
+  FROM csp.audit_log WHERE object_type = 'seat_lot' AND operation = 'update';
+
+-- delete keeps the whole row: a profile role revoked
+CREATE ROLE regress_csp_audit_member;
+SELECT csp.grant_profile_role(:bp, 'regress_csp_audit_member', 'reader');
+SELECT csp.revoke_profile_role(:bp, 'regress_csp_audit_member', 'reader');
+SELECT operation, before ? 'granted_at' AS before_whole, after IS NULL AS no_after
+  FROM csp.audit_log WHERE object_type = 'billing_profile_role' AND operation = 'delete';
+
+RESET csp.clock;
+DROP EXTENSION csp_billing CASCADE;
+DROP ROLE regress_csp_audit_member;
