@@ -46,6 +46,8 @@ csp_convert_trial(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	csp_begin_action("convert_trial");
+	/* the customer first: the add-on ratios below are decided on it */
+	csp_lock_customer_of_subscription(PG_GETARG_DATUM(0));
 	csp_lock_subscription(PG_GETARG_DATUM(0), &trial);
 	csp_check_manageable(&trial, "convert");
 	if (!trial.is_trial || strcmp(trial.status, "active") != 0)
