@@ -146,3 +146,5 @@ SELECT count(*) AS round_trips,
           JOIN csp.charge c ON c.subscription_id = rt.subscription_id
          WHERE c.charge_type IN ('addQuantity', 'removeQuantity') AND c.posted_at = rt.lot_from
          GROUP BY rt.subscription_id) t;
+
+DROP EXTENSION csp_billing CASCADE;
