@@ -641,27 +641,38 @@ CheckOnePerCustomer(Datum customer_id, const char *sku_id, bool is_trial)
 /*
  * The base subscription an add-on aligns with (R4.8): the one named by
  * coterminate_with when it is a compatible base of the customer, else the
- * customer's live compatible base with the latest end.
+ * customer's live compatible base with the latest end that the add-on's
+ * term can reach (between today and the term's natural end).
+ *
+ * Without that window the latest-ending base of any term was taken, so a
+ * valid P1Y Copilot purchase was refused with 22023 ("cannot end on")
+ * whenever another base of the customer ended later: a P3Y base, or one
+ * bought concurrently by a session whose day was later (issue 12 item 9).
+ * A base whose renewal is pending (its end before today) is not a base to
+ * align with either.  When no base fits the window, the latest-ending one
+ * is returned and the caller's end check explains why it does not fit.
  */
 static bool
 FindAddonBase(Datum customer_id, const char *sku_id, bool has_target, Datum target,
-			  Datum *base_id, DateADT *base_end)
+			  DateADT start, DateADT natural_end, Datum *base_id, DateADT *base_end)
 {
 	static CspPlan plan = {
 		"SELECT s.subscription_id, s.term_end FROM csp.subscription s, csp.product a"
 		" WHERE a.sku_id = $2 AND s.customer_id = $1 AND s.sku_id = ANY (a.addon_of)"
 		"   AND s.status = 'active' AND ($3::uuid IS NULL OR s.subscription_id = $3)"
-		" ORDER BY s.term_end DESC, s.purchased_at LIMIT 1",
-		3, {UUIDOID, TEXTOID, UUIDOID}, NULL, 0
+		" ORDER BY (s.term_end BETWEEN $4 AND $5) DESC, s.term_end DESC, s.purchased_at LIMIT 1",
+		5, {UUIDOID, TEXTOID, UUIDOID, DATEOID, DATEOID}, NULL, 0
 	};
-	Datum		values[3];
-	char		nulls[3] = "   ";
+	Datum		values[5];
+	char		nulls[5] = "     ";
 	bool		isnull;
 
 	values[0] = customer_id;
 	values[1] = CStringGetTextDatum(sku_id);
 	values[2] = target;
 	nulls[2] = has_target ? ' ' : 'n';
+	values[3] = DateADTGetDatum(start);
+	values[4] = DateADTGetDatum(natural_end);
 	csp_spi_run(&plan, values, nulls, false, 1);
 	if (SPI_processed == 0)
 		return false;
@@ -949,7 +960,7 @@ csp_purchase(PG_FUNCTION_ARGS)
 		DateADT		base_end;
 
 		if (!FindAddonBase(customer_id, sku_id, !PG_ARGISNULL(7), PG_ARGISNULL(7) ? (Datum) 0 : PG_GETARG_DATUM(7),
-						   &parent_id, &base_end))
+						   start, terms_natural_end(start, term), &parent_id, &base_end))
 			ereport(ERROR,
 					(errcode(ERRCODE_CSP_ADDON_RULE),
 					 errmsg("add-on %s needs a base subscription of the customer", sku_id),
