@@ -9,9 +9,11 @@
  * line keeps every factor, so csp.line_items can explain each amount.
  *
  * A refund never re-prices: it walks the lines that charged the seats (or
- * the term) being given back and negates, line by line, the part of each
- * that lies after the days used, at that line's own price and rate.  So a
- * refund can never exceed what was charged for the same seats and days.
+ * the term) being given back and gives back, line by line, the part of
+ * each that lies after the days used, at that line's own price and rate,
+ * as the difference of cumulative rounded amounts (csp_refund_charges).
+ * So the refunds of a line never exceed what it charged, and giving back
+ * every seat-day of a line gives back exactly its amount.
  *
  * The ledger is append-only (csp.charge_ledger_trigger): a line is never
  * changed, except once, to attach it to its invoice.
@@ -120,6 +122,14 @@ csp_find_fx_rate(const char *from_currency, const char *to_currency, DateADT on_
 bool
 csp_post_charge(const SubscriptionRow *sub, ChargeLine *line, bool skip_duplicate)
 {
+	return csp_post_charge_amount(sub, line, csp_line_amount(sub, line), skip_duplicate);
+}
+
+/* Inserts the line with the amount given (a refund's is computed by its caller). */
+bool
+csp_post_charge_amount(const SubscriptionRow *sub, ChargeLine *line, Numeric amount,
+					   bool skip_duplicate)
+{
 #define CHARGE_INSERT \
 	"INSERT INTO csp.charge (" CSP_CHARGE_COLUMNS ", lot_id, refunds_charge_id)" \
 	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17," \
@@ -137,7 +147,6 @@ csp_post_charge(const SubscriptionRow *sub, ChargeLine *line, bool skip_duplicat
 	Datum		values[23];
 	char		nulls[23];
 	int32		days = line->charge_end - line->charge_start + 1;
-	Numeric		amount = csp_line_amount(sub, line);
 
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = Int64GetDatum(sub->billing_account_id);
@@ -249,12 +258,24 @@ csp_line_amount(const SubscriptionRow *sub, const ChargeLine *line)
 }
 
 /*
- * Refunds, line by line, what was charged from refund_from onwards:
+ * Refunds what was charged from refund_from onwards:
  * - for a seat reduction (lot_id != 0), "seats" seats of the lines that
  *   charged that lot: its own new/renew/addQuantity line and every
  *   cycleCharge posted since the lot was added;
- * - for a cancellation (lot_id == 0), every line of the current term,
- *   refunds included, so the net of each seat is what was used.
+ * - for a cancellation (lot_id == 0), every seat still charged on every
+ *   line of the current term, so the net of each seat is what was used.
+ *
+ * A refund is never rounded on its own: rounding each piece would let
+ * three one-seat refunds of a 25.16 line give back 3 x 8.39 = 25.17.
+ * Instead every charged line keeps its seat-days (quantity x days, less
+ * what its refunds took back), and a refund is the difference of two
+ * rounded cumulative amounts: what the line's remaining seat-days cost
+ * after this refund, minus what the line still owes now (its amount plus
+ * the refunds already posted against it).  So the refunds of a line add up
+ * to exactly its amount when every seat-day is given back, and can never
+ * exceed it (the difference is also clamped to what is still owed, which
+ * covers refunds posted before 0.3.0, when pieces were rounded alone).
+ * Refund lines themselves are not refunded again.
  * Returns the number of refund lines posted.
  */
 int
@@ -262,26 +283,42 @@ csp_refund_charges(const SubscriptionRow *sub, const char *charge_type,
 				   int64 lot_id, TimestampTz lot_added_at, int32 seats,
 				   DateADT refund_from, Datum reference_id)
 {
+	/*
+	 * Columns 8-11 of both: the line's quantity and amount, and over the
+	 * refunds already posted against it, the sum of their amounts, of
+	 * their (negative) seat-days, and of their seat-days on or after $3.
+	 */
+#define REFUNDED_SO_FAR \
+	"       c.quantity, c.amount, coalesce(r.amount, 0), coalesce(r.seat_days, 0)," \
+	"       coalesce(r.seat_days_from, 0)" \
+	"  FROM csp.charge c" \
+	"  LEFT JOIN LATERAL (SELECT sum(x.amount) AS amount," \
+	"                            sum(x.quantity * x.days_charged) AS seat_days," \
+	"                            sum(x.quantity * GREATEST(x.charge_end - GREATEST(x.charge_start, $3) + 1, 0))" \
+	"                              AS seat_days_from" \
+	"                       FROM csp.charge x" \
+	"                      WHERE x.billing_account_id = c.billing_account_id" \
+	"                        AND x.subscription_id = c.subscription_id" \
+	"                        AND x.refunds_charge_id = c.charge_id) r ON true"
 	static CspPlan lot_lines = {
-		"SELECT charge_id, charge_start, charge_end, cycle_start, days_in_cycle, unit_price, fx_rate"
-		"  FROM csp.charge"
-		" WHERE billing_account_id = $1 AND subscription_id = $2 AND charge_end >= $3"
-		"   AND charge_start >= $6"
-		"   AND ((lot_id = $4 AND charge_type IN ('new', 'renew', 'addQuantity'))"
-		"        OR (charge_type = 'cycleCharge' AND (posted_at > $5"
-		"            OR (posted_at = $5 AND charge_id > (SELECT coalesce(max(o.charge_id), 0) FROM csp.charge o"
-		"                 WHERE o.billing_account_id = $1 AND o.lot_id = $4"
+		"SELECT c.charge_id, c.charge_start, c.charge_end, c.cycle_start, c.days_in_cycle,"
+		"       c.unit_price, c.fx_rate," REFUNDED_SO_FAR
+		" WHERE c.billing_account_id = $1 AND c.subscription_id = $2 AND c.charge_end >= $3"
+		"   AND c.charge_start >= $6 AND c.refunds_charge_id IS NULL"
+		"   AND ((c.lot_id = $4 AND c.charge_type IN ('new', 'renew', 'addQuantity'))"
+		"        OR (c.charge_type = 'cycleCharge' AND (c.posted_at > $5"
+		"            OR (c.posted_at = $5 AND c.charge_id > (SELECT coalesce(max(o.charge_id), 0) FROM csp.charge o"
+		"                 WHERE o.billing_account_id = $1 AND o.subscription_id = $2 AND o.lot_id = $4"
 		"                   AND o.charge_type IN ('new', 'renew', 'addQuantity'))))))"
-		" ORDER BY charge_id",
+		" ORDER BY c.charge_id",
 		6, {INT8OID, UUIDOID, DATEOID, INT8OID, TIMESTAMPTZOID, DATEOID}, NULL, 0
 	};
 	static CspPlan term_lines = {
-		"SELECT charge_id, charge_start, charge_end, cycle_start, days_in_cycle, unit_price, fx_rate,"
-		"       quantity::bigint"
-		"  FROM csp.charge"
-		" WHERE billing_account_id = $1 AND subscription_id = $2 AND charge_end >= $3"
-		"   AND charge_start >= $4 AND charge_type <> 'usage'"
-		" ORDER BY charge_id",
+		"SELECT c.charge_id, c.charge_start, c.charge_end, c.cycle_start, c.days_in_cycle,"
+		"       c.unit_price, c.fx_rate," REFUNDED_SO_FAR
+		" WHERE c.billing_account_id = $1 AND c.subscription_id = $2 AND c.charge_end >= $3"
+		"   AND c.charge_start >= $4 AND c.charge_type <> 'usage' AND c.refunds_charge_id IS NULL"
+		" ORDER BY c.charge_id",
 		4, {INT8OID, UUIDOID, DATEOID, DATEOID}, NULL, 0
 	};
 	Datum		values[6];
@@ -289,6 +326,8 @@ csp_refund_charges(const SubscriptionRow *sub, const char *charge_type,
 	uint64		nlines;
 	uint64		i;
 	int			posted = 0;
+	int			exponent = csp_currency_exponent(sub->currency);
+	Numeric		zero = int64_to_numeric(0);
 
 	values[0] = Int64GetDatum(sub->billing_account_id);
 	values[1] = sub->subscription_id;
@@ -315,6 +354,17 @@ csp_refund_charges(const SubscriptionRow *sub, const char *charge_type,
 		ChargeLine	line;
 		bool		isnull;
 		DateADT		start = DatumGetDateADT(SPI_getbinval(tuple, desc, 2, &isnull));
+		int64		charged_quantity;
+		int64		seat_days;
+		int64		refunded_seat_days;
+		int64		refunded_seat_days_from;
+		int64		removed;
+		int32		days;
+		Numeric		amount;
+		Numeric		owed_now;
+		Numeric		owed_after;
+		Numeric		refund;
+		Numeric		price;
 
 		line.charge_type = charge_type;
 		line.charge_start = Max(start, refund_from);
@@ -323,14 +373,57 @@ csp_refund_charges(const SubscriptionRow *sub, const char *charge_type,
 		line.days_in_cycle = DatumGetInt32(SPI_getbinval(tuple, desc, 5, &isnull));
 		line.unit_price = DatumGetNumeric(SPI_getbinval(tuple, desc, 6, &isnull));
 		line.fx_rate = DatumGetNumeric(SPI_getbinval(tuple, desc, 7, &isnull));
-		line.quantity = lot_id != 0 ? -(int64) seats
-			: -DatumGetInt64(SPI_getbinval(tuple, desc, 8, &isnull));
+		charged_quantity = csp_numeric_to_int64(DatumGetNumeric(SPI_getbinval(tuple, desc, 8, &isnull)));
+		amount = DatumGetNumeric(SPI_getbinval(tuple, desc, 9, &isnull));
+		owed_now = DatumGetNumeric(DirectFunctionCall2(numeric_add, NumericGetDatum(amount),
+													   SPI_getbinval(tuple, desc, 10, &isnull)));
+		refunded_seat_days = csp_numeric_to_int64(DatumGetNumeric(SPI_getbinval(tuple, desc, 11, &isnull)));
+		refunded_seat_days_from = csp_numeric_to_int64(DatumGetNumeric(SPI_getbinval(tuple, desc, 12, &isnull)));
 		line.reference_id = reference_id;
 		line.lot_id = lot_id;
 		line.refunds_charge_id = DatumGetInt64(SPI_getbinval(tuple, desc, 1, &isnull));
-		if (line.charge_start > line.charge_end || line.quantity == 0)
+		if (line.charge_start > line.charge_end)
 			continue;
-		csp_post_charge(sub, &line, false);
+		days = line.charge_end - line.charge_start + 1;
+
+		/* the seat-days the line still charges, and those this refund takes */
+		seat_days = charged_quantity * (int64) (line.charge_end - start + 1) + refunded_seat_days;
+		if (lot_id != 0)
+		{
+			line.quantity = -(int64) seats;
+			removed = (int64) seats * days;
+		}
+		else
+		{
+			/* every seat still charged from refund_from */
+			removed = charged_quantity * days + refunded_seat_days_from;
+			line.quantity = -(removed / days);
+		}
+		if (line.quantity == 0 && removed == 0)
+			continue;
+
+		price = DatumGetNumeric(DirectFunctionCall2(numeric_mul, NumericGetDatum(line.unit_price),
+													NumericGetDatum(line.fx_rate)));
+		owed_after = csp_prorate(price, seat_days - removed, 1, line.days_in_cycle, exponent);
+		refund = DatumGetNumeric(DirectFunctionCall2(numeric_sub, NumericGetDatum(owed_after),
+													 NumericGetDatum(owed_now)));
+
+		/* never more than the line still owes, never the other way round */
+		if (csp_numeric_cmp(owed_now, zero) >= 0)
+		{
+			if (csp_numeric_cmp(refund, zero) > 0)
+				refund = zero;
+			if (csp_numeric_cmp(refund, csp_numeric_negate(owed_now)) < 0)
+				refund = csp_numeric_negate(owed_now);
+		}
+		else
+		{
+			if (csp_numeric_cmp(refund, zero) < 0)
+				refund = zero;
+			if (csp_numeric_cmp(refund, csp_numeric_negate(owed_now)) > 0)
+				refund = csp_numeric_negate(owed_now);
+		}
+		csp_post_charge_amount(sub, &line, csp_round_money(refund, exponent), false);
 		posted++;
 	}
 	return posted;

@@ -62,8 +62,28 @@ extern CspInstant csp_enter_instant(TimestampTz instant);
 extern void csp_leave_instant(CspInstant previous);
 extern TimestampTz csp_start_of_day(DateADT day);
 
-/* args.c: argument checks shared by every SQL-callable function */
+/*
+ * args.c: argument checks shared by every SQL-callable function.
+ *
+ * Input bounds (README "Limits"): every text, text[] and jsonb argument of
+ * the API is bounded, by its name, before any work (csp_require_args), and
+ * refused with 22023 naming the limit.  Characters for text, bytes for
+ * jsonb and arrays.  A value that large is a mistake or an attack; without
+ * a bound it is written again into every audit row of every change.
+ */
+#define CSP_MAX_NAME_CHARS			200		/* name, legal_name, friendly_name */
+#define CSP_MAX_ID_CHARS			100		/* sku, partner, invoice, meter ids; codes */
+#define CSP_MAX_METER_ID_CHARS		200
+#define CSP_MAX_EMAIL_CHARS			254		/* RFC 5321 */
+#define CSP_MAX_PHONE_CHARS			50
+#define CSP_MAX_TEXT_CHARS			1000	/* reference, po_number, any other text */
+#define CSP_MAX_JSONB_BYTES			8192	/* address, bill_to */
+#define CSP_MAX_ARRAY_BYTES			8192	/* additional_resellers */
+#define CSP_MAX_REMITTANCE_ENTRIES	1000	/* remittance, allocations */
+#define CSP_MAX_REMITTANCE_BYTES	(128 * 1024)
+
 extern void csp_require_args(FunctionCallInfo fcinfo, const char *const *names, int nnames);
+extern void csp_check_arg_bounds(FunctionCallInfo fcinfo);
 extern char *csp_arg_cstring(FunctionCallInfo fcinfo, int argno);
 extern char *csp_arg_cstring_or_null(FunctionCallInfo fcinfo, int argno);
 extern char *csp_check_currency(const char *code);
@@ -115,6 +135,8 @@ extern Numeric csp_numeric_from_int64(int64 value);
 extern int	csp_numeric_cmp(Numeric a, Numeric b);
 extern bool csp_numeric_is_finite(Numeric value);
 extern bool csp_numeric_is_negative(Numeric value);
+extern int64 csp_numeric_to_int64(Numeric value);
+extern Numeric csp_numeric_negate(Numeric value);
 extern void csp_check_amount(Numeric value, const char *what, int max_scale);
 
 /* Prices and rates may have up to six decimals; invoices use the minor unit. */
@@ -144,7 +166,10 @@ extern SPIPlanPtr csp_spi_plan(CspPlan *plan);
 extern Datum csp_array_of(Datum *elems, bool *nulls, int n, Oid type);
 extern int	csp_spi_run(CspPlan *plan, Datum *values, const char *nulls,
 						bool read_only, long count);
+extern int	csp_spi_run_latest(CspPlan *plan, Datum *values, const char *nulls, long count);
 extern Datum csp_spi_getdatum(int row, int col, bool *isnull);
+extern void csp_lock_customer(Datum customer_id);
+extern void csp_lock_customer_of_subscription(Datum subscription_id);
 extern char *csp_spi_getcstring(int row, int col);
 
 /* audit.c */
@@ -338,6 +363,8 @@ extern void csp_require_price(const char *sku_id, TermCode term, BillingFrequenc
 extern Numeric csp_fx_rate(const char *from_currency, const char *to_currency, DateADT on_date);
 extern Numeric csp_find_fx_rate(const char *from_currency, const char *to_currency, DateADT on_date);
 extern bool csp_post_charge(const SubscriptionRow *sub, ChargeLine *line, bool skip_duplicate);
+extern bool csp_post_charge_amount(const SubscriptionRow *sub, ChargeLine *line, Numeric amount,
+								   bool skip_duplicate);
 extern void csp_charge_period(const SubscriptionRow *sub, const char *charge_type,
 							  DateADT from_day, int64 quantity, int64 lot_id,
 							  Datum reference_id);

@@ -154,3 +154,16 @@ csp_numeric_is_negative(Numeric value)
 {
 	return csp_numeric_cmp(value, int64_to_numeric(0)) < 0;
 }
+
+/* A whole-number numeric as int64 (seat-days); an error past the range. */
+int64
+csp_numeric_to_int64(Numeric value)
+{
+	return DatumGetInt64(DirectFunctionCall1(numeric_int8, NUMD(value)));
+}
+
+Numeric
+csp_numeric_negate(Numeric value)
+{
+	return NUM(DirectFunctionCall1(numeric_uminus, NUMD(value)));
+}

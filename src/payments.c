@@ -24,14 +24,15 @@
 #include "csp_billing.h"
 
 #include "catalog/pg_type.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 
 PG_FUNCTION_INFO_V1(csp_record_payment);
 PG_FUNCTION_INFO_V1(csp_allocate_payment);
 PG_FUNCTION_INFO_V1(csp_apply_credit_note);
 
-#define MAX_REMITTANCE_ENTRIES 10000
-#define MAX_REFERENCE_LENGTH 1000
+#define MAX_REMITTANCE_ENTRIES CSP_MAX_REMITTANCE_ENTRIES
+#define MAX_REFERENCE_LENGTH CSP_MAX_TEXT_CHARS
 
 #define NUM(d) DatumGetNumeric(d)
 #define NUMD(n) NumericGetDatum(n)
@@ -279,9 +280,47 @@ LockInvoicesInOrder(RemittanceEntry *entries, int n)
 }
 
 /*
+ * May the caller see billing profile "profile"'s money?  Answered by the
+ * row-level security rule itself, csp.visible_profile, run as the caller
+ * (it tests CURRENT_USER, which inside these SECURITY DEFINER functions
+ * is the owner), so the two can never disagree.
+ */
+static bool
+CallerSeesProfile(int64 profile)
+{
+	static CspPlan plan = {
+		"SELECT csp.visible_profile($1)", 1, {INT8OID}, NULL, 0
+	};
+	Oid			caller = csp_caller();
+	Oid			save_userid;
+	int			save_sec_context;
+	Datum		value = Int64GetDatum(profile);
+	bool		isnull;
+	volatile bool visible = false;
+
+	if (superuser_arg(caller))
+		return true;
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(caller, save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	PG_TRY();
+	{
+		csp_spi_run(&plan, &value, NULL, true, 1);
+		visible = DatumGetBool(csp_spi_getdatum(0, 1, &isnull)) && !isnull;
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec_context);
+	}
+	PG_END_TRY();
+	return visible;
+}
+
+/*
  * Allocates "amount" of the payment to the invoice (NULL: as much as both
  * allow) and returns what was allocated.  Refuses, in this order: an
- * unknown invoice (NC404), another profile's invoice (NC015), a void note
+ * unknown invoice (NC404; also an invoice of a profile the caller may not
+ * see, so that a profile-limited role cannot learn that it exists), another
+ * profile's invoice (NC015), a void note
  * or a replaced invoice (NC003), another currency (NC015), more than the
  * payment's unallocated amount or the invoice's amount due (NC015).
  */
@@ -329,6 +368,9 @@ AllocateToInvoice(PaymentRow *pay, const char *number, Numeric amount)
 	currency = csp_spi_getcstring(0, 5);
 	due = DatumGetNumeric(csp_spi_getdatum(0, 6, &isnull));
 
+	if ((account != pay->billing_account_id || profile != pay->billing_profile_id) &&
+		!CallerSeesProfile(profile))
+		csp_report_not_found("invoice", number);
 	if (account != pay->billing_account_id || profile != pay->billing_profile_id)
 		ereport(ERROR,
 				(errcode(ERRCODE_CSP_ALLOCATION_INVALID),

@@ -24,6 +24,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
 
 /*
  * The kept plan of a CspPlan, prepared on first use: for csp_spi_run, and
@@ -63,6 +64,26 @@ csp_spi_run(CspPlan *plan, Datum *values, const char *nulls,
 
 	(void) read_only;
 	rc = SPI_execute_plan(csp_spi_plan(plan), values, nulls, false, count);
+	if (rc < 0)
+		elog(ERROR, "could not run \"%s\": %s", plan->sql, SPI_result_code_string(rc));
+	return rc;
+}
+
+/*
+ * Runs a kept plan on the latest snapshot: for the rule checks that read
+ * other rows to decide (one per customer, add-on ratios), run after the
+ * row that owns the decision is locked.  Under READ COMMITTED this is what
+ * csp_spi_run sees anyway; under REPEATABLE READ and SERIALIZABLE the
+ * transaction's snapshot predates the lock and would miss the purchase that
+ * the lock waited for, so both would pass.
+ */
+int
+csp_spi_run_latest(CspPlan *plan, Datum *values, const char *nulls, long count)
+{
+	int			rc;
+
+	rc = SPI_execute_snapshot(csp_spi_plan(plan), values, nulls, GetLatestSnapshot(),
+							  InvalidSnapshot, false, true, count);
 	if (rc < 0)
 		elog(ERROR, "could not run \"%s\": %s", plan->sql, SPI_result_code_string(rc));
 	return rc;

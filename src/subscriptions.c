@@ -91,6 +91,47 @@ csp_load_subscription(Datum subscription_id, SubscriptionRow *sub, bool for_upda
 	return true;
 }
 
+/*
+ * The customer row owns every rule that reads the customer's other
+ * subscriptions to decide: one subscription per customer (R4.2, R4.11),
+ * one trial (R9.1) and the add-on ratios across partners (R4.6, R4.7).
+ * Purchases and changes lock it FOR UPDATE before they read, so two
+ * concurrent purchases queue and the second sees the first (a FOR SHARE
+ * lock let both read, both pass and both insert).  Lock order: the
+ * customer, then its subscriptions, then their lots and charges; every
+ * writer follows it, so they queue instead of deadlocking.
+ */
+void
+csp_lock_customer(Datum customer_id)
+{
+	static CspPlan plan = {
+		"SELECT 1 FROM csp.customer WHERE customer_id = $1 FOR UPDATE",
+		1, {UUIDOID}, NULL, 0
+	};
+
+	csp_spi_run(&plan, &customer_id, NULL, false, 1);
+	if (SPI_processed == 0)
+		csp_report_not_found("customer", csp_uuid_to_cstring(customer_id));
+}
+
+/*
+ * The same, for a change to a subscription, before the subscription
+ * itself is locked (so in the lock order).  An unknown subscription is
+ * left for csp_lock_subscription to report.
+ */
+void
+csp_lock_customer_of_subscription(Datum subscription_id)
+{
+	static CspPlan plan = {
+		"SELECT 1 FROM csp.customer c"
+		"  JOIN csp.subscription s ON s.customer_id = c.customer_id"
+		" WHERE s.subscription_id = $1 FOR UPDATE OF c",
+		1, {UUIDOID}, NULL, 0
+	};
+
+	csp_spi_run(&plan, &subscription_id, NULL, false, 1);
+}
+
 /* Locks a subscription for a change; NC404 when unknown. */
 void
 csp_lock_subscription(Datum subscription_id, SubscriptionRow *sub)
@@ -257,6 +298,7 @@ csp_live_addons(const SubscriptionRow *base)
 void
 csp_lock_for_change(Datum subscription_id, SubscriptionRow *sub)
 {
+	csp_lock_customer_of_subscription(subscription_id);
 	csp_lock_subscription(subscription_id, sub);
 	if (sub->has_next_charge && sub->next_charge_date <= csp_today() &&
 		(strcmp(sub->status, "active") == 0 || strcmp(sub->status, "suspended") == 0) &&
@@ -457,10 +499,12 @@ csp_check_addon_rules_after(Datum customer_id, const char *sku_id, bool addon_ch
 	Datum		values[3];
 	uint64		i;
 
+	/* serialised on the customer (a no-op when the caller holds it already) */
+	csp_lock_customer(customer_id);
 	values[0] = customer_id;
 	values[1] = CStringGetTextDatum(sku_id);
 	values[2] = Int64GetDatum(base_delta);
-	csp_spi_run(&plan, values, NULL, false, 0);
+	csp_spi_run_latest(&plan, values, NULL, 0);
 
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -551,7 +595,11 @@ CheckReseller(const char *partner_kind, const char *provider_id, const char *res
 				 errhint("Attach an indirect reseller that works through %s (R2.3).", provider_id)));
 }
 
-/* The customer facts purchase needs, read FOR SHARE. */
+/*
+ * The customer facts purchase needs.  The customer is locked FOR UPDATE
+ * (csp_lock_customer says why), its partner FOR SHARE (a concurrent
+ * relink of the partner's billing waits for the purchase).
+ */
 typedef struct CustomerFacts
 {
 	char	   *partner_id;
@@ -575,7 +623,7 @@ LoadCustomerFacts(Datum customer_id, CustomerFacts *facts)
 		"  JOIN csp.partner p ON p.partner_id = c.partner_id"
 		"  LEFT JOIN csp.billing_profile bp"
 		"    ON bp.billing_account_id = p.billing_account_id AND bp.billing_profile_id = p.billing_profile_id"
-		" WHERE c.customer_id = $1 FOR SHARE OF c, p",
+		" WHERE c.customer_id = $1 FOR UPDATE OF c FOR SHARE OF p",
 		1, {UUIDOID}, NULL, 0
 	};
 	HeapTuple	t;
@@ -650,7 +698,7 @@ CheckOnePerCustomer(Datum customer_id, const char *sku_id, bool is_trial)
 
 	values[0] = customer_id;
 	values[1] = CStringGetTextDatum(sku_id);
-	csp_spi_run(&plan, values, NULL, false, 1);
+	csp_spi_run_latest(&plan, values, NULL, 1);
 	if (SPI_processed == 0)
 		return;
 	existing = csp_spi_getcstring(0, 1);
@@ -674,27 +722,38 @@ CheckOnePerCustomer(Datum customer_id, const char *sku_id, bool is_trial)
 /*
  * The base subscription an add-on aligns with (R4.8): the one named by
  * coterminate_with when it is a compatible base of the customer, else the
- * customer's live compatible base with the latest end.
+ * customer's live compatible base with the latest end that the add-on's
+ * term can reach (between today and the term's natural end).
+ *
+ * Without that window the latest-ending base of any term was taken, so a
+ * valid P1Y Copilot purchase was refused with 22023 ("cannot end on")
+ * whenever another base of the customer ended later: a P3Y base, or one
+ * bought concurrently by a session whose day was later (issue 12 item 9).
+ * A base whose renewal is pending (its end before today) is not a base to
+ * align with either.  When no base fits the window, the latest-ending one
+ * is returned and the caller's end check explains why it does not fit.
  */
 static bool
 FindAddonBase(Datum customer_id, const char *sku_id, bool has_target, Datum target,
-			  Datum *base_id, DateADT *base_end)
+			  DateADT start, DateADT natural_end, Datum *base_id, DateADT *base_end)
 {
 	static CspPlan plan = {
 		"SELECT s.subscription_id, s.term_end FROM csp.subscription s, csp.product a"
 		" WHERE a.sku_id = $2 AND s.customer_id = $1 AND s.sku_id = ANY (a.addon_of)"
 		"   AND s.status = 'active' AND ($3::uuid IS NULL OR s.subscription_id = $3)"
-		" ORDER BY s.term_end DESC, s.purchased_at LIMIT 1",
-		3, {UUIDOID, TEXTOID, UUIDOID}, NULL, 0
+		" ORDER BY (s.term_end BETWEEN $4 AND $5) DESC, s.term_end DESC, s.purchased_at LIMIT 1",
+		5, {UUIDOID, TEXTOID, UUIDOID, DATEOID, DATEOID}, NULL, 0
 	};
-	Datum		values[3];
-	char		nulls[3] = "   ";
+	Datum		values[5];
+	char		nulls[5] = "     ";
 	bool		isnull;
 
 	values[0] = customer_id;
 	values[1] = CStringGetTextDatum(sku_id);
 	values[2] = target;
 	nulls[2] = has_target ? ' ' : 'n';
+	values[3] = DateADTGetDatum(start);
+	values[4] = DateADTGetDatum(natural_end);
 	csp_spi_run(&plan, values, nulls, false, 1);
 	if (SPI_processed == 0)
 		return false;
@@ -987,7 +1046,7 @@ csp_purchase(PG_FUNCTION_ARGS)
 		DateADT		base_end;
 
 		if (!FindAddonBase(customer_id, sku_id, !PG_ARGISNULL(7), PG_ARGISNULL(7) ? (Datum) 0 : PG_GETARG_DATUM(7),
-						   &parent_id, &base_end))
+						   start, terms_natural_end(start, term), &parent_id, &base_end))
 			ereport(ERROR,
 					(errcode(ERRCODE_CSP_ADDON_RULE),
 					 errmsg("add-on %s needs a base subscription of the customer", sku_id),

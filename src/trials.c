@@ -45,6 +45,8 @@ csp_convert_trial(PG_FUNCTION_ARGS)
 	csp_check_term_frequency(term, freq);
 
 	csp_enter(fcinfo, "convert_trial", true);
+	/* the customer first: the add-on ratios below are decided on it */
+	csp_lock_customer_of_subscription(PG_GETARG_DATUM(0));
 	csp_lock_for_action(PG_GETARG_DATUM(0), &trial, false);
 	csp_check_manageable(&trial, "convert");
 	if (!trial.is_trial || strcmp(trial.status, "active") != 0)

@@ -27,7 +27,7 @@
 
 PG_FUNCTION_INFO_V1(csp_record_usage);
 
-#define MAX_METER_ID_LENGTH 200
+#define MAX_METER_ID_LENGTH CSP_MAX_METER_ID_CHARS
 #define USAGE_QUANTITY_SCALE 10
 
 #define NUMD(n) NumericGetDatum(n)

@@ -30,10 +30,15 @@ SELECT csp.change_quantity(:'c1', 15) \gset
 SET csp.clock = '2025-01-17 11:00+00';
 SELECT csp.change_quantity(:'c1', 13) \gset
 -- R6.3 positive: cancel 2025-01-18 12:00, 74 hours into the term: 3 days
--- used, every line refunded from 2025-01-18 (28 of 31 days):
+-- used, every seat still charged refunded from 2025-01-18 (28 of 31 days),
+-- each as the difference of cumulative amounts (item 6 of issue 12):
 --   new            -10 x 10.00 x 28/31 = -90.3226 -> -90.32
---   addQuantity     -5 x 10.00 x 28/31 = -45.1613 -> -45.16
---   removeQuantity  +2 x 10.00 x 28/31 = +18.0645 -> +18.06 (its refund is undone)
+--                  (owed after: 10 x 10.00 x 3/31 = 9.68; 9.68 - 100.00)
+--   addQuantity    the 3 seats left of 5 (2 went on 01-17):
+--                  owed after: 10.00 x (5 x 30 - 2 x 29 - 3 x 28)/31 = 2.58;
+--                  2.58 - (48.39 - 18.71) = -27.10
+--                  (before 0.3.0: -45.16 and the refund's undoing +18.06, the
+--                  same -27.10 in two separately rounded pieces)
 SET csp.clock = '2025-01-18 12:00+00';
 SELECT csp.cancel(:'c1') \gset
 SELECT * FROM pg_temp.lines(:'c1');

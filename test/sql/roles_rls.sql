@@ -281,6 +281,21 @@ RESET ROLE;
 SET ROLE regress_csp_rls_imgr;
 SELECT csp.allocate_payment(:other_payment, :'other_invoice', 10);
 \echo :LAST_ERROR_SQLSTATE
+-- issue 12 item 9: its own payment named against the other profile's
+-- invoice is NC404, the answer for an invoice that does not exist (NC015
+-- told it that the invoice exists); the messages are the same
+SELECT csp.record_payment(:main, 5, 'EUR') AS imgr_payment_2 \gset
+SELECT csp.allocate_payment(:imgr_payment_2, :'other_invoice', 5);
+\echo :LAST_ERROR_SQLSTATE
+SELECT csp.record_payment(:main, 5, 'EUR', remittance => jsonb_build_array(:'other_invoice'));
+\echo :LAST_ERROR_SQLSTATE
+SELECT csp.allocate_payment(:imgr_payment_2, 'G999999999', 5);
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+-- a billing admin sees every profile: for it the invoice exists, NC015
+SET ROLE regress_csp_rls_billing;
+SELECT csp.allocate_payment(:imgr_payment_2, :'other_invoice', 5);
+\echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
 SELECT count(*) AS other_allocations FROM csp.payment_allocation a
   JOIN csp.payment p USING (billing_account_id, payment_id) WHERE p.billing_profile_id = :other;

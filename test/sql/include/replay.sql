@@ -161,6 +161,17 @@ CREATE FUNCTION pg_temp.check_day() RETURNS void LANGUAGE sql AS $$
      GROUP BY c.subscription_id, c.cycle_start
     HAVING sum(c.quantity * c.days_charged) < 0 OR sum(c.amount) < 0
     UNION ALL
+    -- refunds never exceed the charged line (issue 12 item 6): for every
+    -- line, its refunds (refunds_charge_id) take back at most its amount and
+    -- never turn it the other way
+    SELECT csp.utc_date(csp.now()), 'refunds_within_charged_line', c.charge_id || ' ' || c.amount || ' refunded ' || r.amount
+      FROM csp.charge c
+      JOIN (SELECT billing_account_id, refunds_charge_id, sum(amount) AS amount
+              FROM csp.charge WHERE refunds_charge_id IS NOT NULL GROUP BY 1, 2) r
+        ON r.billing_account_id = c.billing_account_id AND r.refunds_charge_id = c.charge_id
+     WHERE (c.amount >= 0 AND (r.amount > 0 OR c.amount + r.amount < 0))
+        OR (c.amount < 0 AND (r.amount < 0 OR c.amount + r.amount > 0))
+    UNION ALL
     -- quantity = sum of the live seat lots of the current term
     SELECT csp.utc_date(csp.now()), 'quantity_is_sum_of_lots', s.subscription_id || ' ' || s.quantity || ' <> ' || coalesce(l.q, 0)
       FROM csp.subscription s
