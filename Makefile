@@ -5,6 +5,7 @@
 #   make test         install missing packages, build, run every suite on a
 #                     throw-away cluster, print "N passed, M failed"
 #   make demo         same set-up, then the sample distributor history
+#   make invoice-pdfs the demo, then every document as PDF in demo/invoices
 #   make bench        benchmarks (bench/), not part of make test
 
 EXTENSION    = csp_billing
@@ -47,7 +48,7 @@ sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql $(EXTENSION).control
 
 $(OBJS): $(CSP_HEADERS)
 
-.PHONY: test demo bench soak deps
+.PHONY: test demo bench soak deps invoice-pdfs
 deps:
 	./scripts/deps.sh
 
@@ -56,6 +57,10 @@ test: deps
 
 demo: deps
 	./scripts/with-cluster.sh ./scripts/demo.sh
+
+# The demo, then every document as PDF in demo/invoices (headless Chromium)
+invoice-pdfs: deps
+	./scripts/with-cluster.sh bash -c './scripts/demo.sh && PGDATABASE=csp_demo ./scripts/invoice-pdfs.sh $(CURDIR)/demo/invoices'
 
 bench: deps
 	./scripts/with-cluster.sh ./bench/run.sh

@@ -18,6 +18,13 @@ set -euo pipefail
 # python3-psycopg2: the driver of the schedule-independence property test
 #   (test/property/, run by Debian's /usr/bin/python3) talks to two databases
 #   in lockstep, which psql scripts cannot do.
+# Issue 14, the finance files:
+# chromium: headless Chromium prints csp.invoice_document() to PDF
+#   (scripts/invoice-pdfs.sh) and screenshots demo/report.html;
+# poppler-utils: pdftotext, with which the tests read the PDFs back;
+# fonts-dejavu-core: a font for Chromium to render text with on a bare server;
+# nodejs, npm: the Node.js client example (examples/node, `pg` from npm);
+#   python3-psycopg2 also serves the Python client example (examples/python).
 PACKAGES=(
     postgresql-15
     postgresql-server-dev-15
@@ -27,8 +34,15 @@ PACKAGES=(
     libipc-run-perl
     make
     gcc
+    chromium
+    poppler-utils
+    fonts-dejavu-core
     python3-psycopg2
 )
+# nodejs and npm are wanted as commands: a Node.js installed another way
+# (e.g. a nodejs package that ships npm itself) is kept, since Debian's npm
+# package would conflict with it.
+WANT_COMMANDS=(node:nodejs npm:npm)
 
 log() { printf 'deps: %s\n' "$*"; }
 die() { printf 'deps: error: %s\n' "$*" >&2; exit 1; }
@@ -46,6 +60,9 @@ is_installed() {
 missing=()
 for p in "${PACKAGES[@]}"; do
     is_installed "$p" || missing+=("$p")
+done
+for w in "${WANT_COMMANDS[@]}"; do
+    command -v "${w%%:*}" >/dev/null 2>&1 || missing+=("${w#*:}")
 done
 
 if [ "${#missing[@]}" -eq 0 ]; then

@@ -400,3 +400,17 @@ CREATE POLICY by_profile ON csp.audit_log FOR SELECT
               = ANY ((SELECT csp.profile_scope())::bigint[]));
 
 GRANT SELECT ON csp.subscription, csp.seat_lot, csp.subscriptions TO csp_profile_member;
+
+-- issue 14 item 2: invoice document
+------------------------------------------------------------------------------
+-- The invoice document (issue 14 item 2; src/invoice_document.c)
+------------------------------------------------------------------------------
+CREATE FUNCTION csp.invoice_document(invoice_number text) RETURNS text
+    AS 'MODULE_PATHNAME', 'csp_invoice_document' LANGUAGE C STABLE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION csp.invoice_document(text) IS
+    'The document as one self-contained HTML page: bill-to, PO number, period and dates, lines by invoice section (R1.3), totals, amount due, payment instructions with the invoice number as remittance reference, void and rebill references (R13.4)';
+REVOKE ALL ON FUNCTION csp.invoice_document(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION csp.invoice_document(text)
+    TO csp_global_admin, csp_admin_agent, csp_sales_agent, csp_helpdesk_agent,
+       csp_billing_admin, csp_reader, csp_profile_member;

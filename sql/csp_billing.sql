@@ -1426,3 +1426,16 @@ COMMENT ON TABLE csp.product IS 'The catalog: SKUs (R4)';
 COMMENT ON TABLE csp.seat_lot IS 'Seat lots: every increase of seats with its own 168-hour window (R5.2)';
 COMMENT ON TABLE csp.subscription IS 'Subscriptions (R4-R9)';
 COMMENT ON TABLE csp.upgrade_path IS 'Allowed upgrades between SKUs (R8.1)';
+
+------------------------------------------------------------------------------
+-- The invoice document (issue 14 item 2; src/invoice_document.c)
+------------------------------------------------------------------------------
+CREATE FUNCTION csp.invoice_document(invoice_number text) RETURNS text
+    AS 'MODULE_PATHNAME', 'csp_invoice_document' LANGUAGE C STABLE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION csp.invoice_document(text) IS
+    'The document as one self-contained HTML page: bill-to, PO number, period and dates, lines by invoice section (R1.3), totals, amount due, payment instructions with the invoice number as remittance reference, void and rebill references (R13.4)';
+REVOKE ALL ON FUNCTION csp.invoice_document(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION csp.invoice_document(text)
+    TO csp_global_admin, csp_admin_agent, csp_sales_agent, csp_helpdesk_agent,
+       csp_billing_admin, csp_reader, csp_profile_member;

@@ -118,5 +118,71 @@ for my $call ("csp.recon_invoice_line_items('$other')", "csp.recon_daily_rated_u
 ($rc, $out, $err) = $node->psql('csp_demo', "\\set VERBOSITY verbose\nSELECT * FROM csp.recon_invoice_line_items(NULL)");
 like($err, qr/ERROR:  22023: argument "invoice_number" must not be null/, 'a NULL invoice number is 22023');
 
+# -- issue 14 item 2: the invoice document, for every document of the demo
+is(sq(q{SELECT count(*) FROM csp.invoice i, LATERAL csp.invoice_document(i.invoice_number) h
+	WHERE h NOT LIKE '%' || i.invoice_number || '%' OR h NOT LIKE '%' || i.total::text || '%'
+	   OR h NOT LIKE '<!DOCTYPE html>%'}), '0',
+	'every document\'s HTML has its number and total');
+is(sq(q{SELECT count(*) FROM csp.invoice i, LATERAL csp.invoice_document(i.invoice_number) h
+	WHERE h ~* '(src|href)\s*=|<script|<link|@import|url\('}), '0',
+	'self-contained: nothing fetched (no src, href, script, link, import or url())');
+is(sq(q{SELECT count(*) FROM csp.invoice i, LATERAL csp.invoice_document(i.invoice_number) h
+	WHERE i.document_type = 'invoice' AND i.replaced_by IS NULL
+	  AND h NOT LIKE '%quote <strong>' || i.invoice_number || '</strong> as the remittance reference%'}), '0',
+	'R14.3: payment instructions name the invoice number as remittance reference');
+is(sq(q{SELECT count(*) FROM csp.invoice i, LATERAL csp.invoice_document(i.invoice_number) h
+	WHERE (SELECT count(DISTINCT invoice_section_id) FROM csp.invoice_lines l WHERE l.invoice_number = i.invoice_number)
+	   <> (length(h) - length(replace(h, 'Invoice section: ', ''))) / length('Invoice section: ')}), '0',
+	'R1.3: one group per invoice section of the document\'s lines');
+my ($void, $voided, $rebill) = split /\|/, sq(q{SELECT v.invoice_number, v.replaces_invoice_number, r.invoice_number
+	FROM csp.invoice v JOIN csp.invoice r ON r.replaces_invoice_number = v.replaces_invoice_number
+	 AND r.document_type = 'rebill' WHERE v.document_type = 'void_note'});
+like(sq(qq{SELECT csp.invoice_document('$void')}), qr/This void note cancels invoice $voided in full/,
+	'R13.4: the void note names the invoice it voids');
+like(sq(qq{SELECT csp.invoice_document('$rebill')}), qr/This invoice replaces invoice $voided/,
+	'R13.4: the rebill names the invoice it replaces');
+like(sq(qq{SELECT csp.invoice_document('$voided')}), qr/VOID: replaced by invoice $rebill/,
+	'R13.4: the voided original says what replaced it, and asks for no payment');
+unlike(sq(qq{SELECT csp.invoice_document('$voided')}), qr/Payment instructions/,
+	'no payment instructions on a void document');
+is($node->safe_psql('csp_demo', qq{SELECT csp.invoice_document('$own') LIKE '%$own%'},
+	extra_params => ['-U', 'finance']), 't', 'positive: the finance user prints its own invoice');
+($rc, $out, $err) = $node->psql('csp_demo', "\\set VERBOSITY verbose\nSELECT csp.invoice_document('$other')",
+	extra_params => ['-U', 'finance']);
+like($err, qr/ERROR:  NC404: invoice $other does not exist/, 'negative: another profile\'s invoice is NC404');
+
+# -- HTML escapes all data: a hostile PO number and address on a rebill
+my $hostile = sq(q{SET csp.clock = '2026-02-20 16:00+00';
+	SELECT csp.void_and_rebill((SELECT max(invoice_number) FROM csp.invoice WHERE document_type = 'invoice'
+	                             AND billing_profile_id = 1),
+	       po_number => '<script>alert(1)</script> & "co"',
+	       bill_to => '{"street": "<img src=x onerror=alert(2)>", "city": "A&B"}')});
+my $html = sq(qq{SELECT csp.invoice_document('$hostile')});
+like($html, qr/&lt;script&gt;alert\(1\)&lt;\/script&gt; &amp; &quot;co&quot;/, 'the PO number is escaped');
+like($html, qr/&lt;img src=x onerror=alert\(2\)&gt;/, 'the address is escaped');
+unlike($html, qr/<script|<img/, 'no markup from the data survives');
+
+# -- the PDFs (scripts/invoice-pdfs.sh, headless Chromium) carry number and
+# total as text (pdftotext): the void note, the rebill, its original and the
+# first and last invoice of each profile (each Chromium start takes a second;
+# make invoice-pdfs prints them all)
+my @docs = split /\n/, sq(qq{SELECT DISTINCT invoice_number FROM (
+	SELECT invoice_number FROM csp.invoice WHERE invoice_number IN ('$void', '$rebill', '$voided', '$hostile')
+	UNION SELECT min(invoice_number) FROM csp.invoice GROUP BY billing_profile_id
+	UNION SELECT max(invoice_number) FROM csp.invoice WHERE invoice_number <> '$hostile' GROUP BY billing_profile_id) x
+	ORDER BY 1});
+my $pdfdir = "$ENV{TMPDIR}/pdf";
+mkdir $pdfdir;
+my $connstr = $node->connstr('csp_demo');
+$ENV{HOME} = $ENV{TMPDIR};
+my $log = `PGDATABASE=csp_demo PGHOST='@{[$node->host]}' PGPORT=@{[$node->port]} INVOICES='@docs' bash $scripts/invoice-pdfs.sh $pdfdir 2>&1`;
+is($?, 0, 'invoice-pdfs.sh prints ' . scalar(@docs) . ' documents') or diag($log);
+for my $doc (@docs)
+{
+	my $total = sq(qq{SELECT total FROM csp.invoice WHERE invoice_number = '$doc'});
+	my $text = -s "$pdfdir/$doc.pdf" ? `pdftotext -layout $pdfdir/$doc.pdf - 2>&1` : '';
+	ok(index($text, $doc) >= 0 && index($text, $total) >= 0, "the PDF of $doc exists and has its number and total $total as text");
+}
+
 $node->stop;
 done_testing();
