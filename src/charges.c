@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * charges.c
- *	  The charge ledger: price and exchange-rate lookup, posting prorated
+ *	  What a ledger line costs: price and exchange-rate lookup, prorated
  *	  lines, and refunds that give back exactly what was charged.
  *
  * A line's amount is unit_price × fx_rate × quantity × days_charged /
@@ -15,23 +15,18 @@
  * So the refunds of a line never exceed what it charged, and giving back
  * every seat-day of a line gives back exactly its amount.
  *
- * The ledger is append-only (csp.charge_ledger_trigger): a line is never
- * changed, except once, to attach it to its invoice.
+ * The lines are written and read by the ledger's store, ledger.c; this
+ * file only computes them.
  *
  * src/charges.c
  *
  *-------------------------------------------------------------------------
  */
 #include "csp_billing.h"
+#include "ledger.h"
 
 #include "catalog/pg_type.h"
-#include "commands/trigger.h"
-#include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/datum.h"
-#include "utils/rel.h"
-
-PG_FUNCTION_INFO_V1(csp_charge_ledger_trigger);
 
 /*
  * The list price valid on on_date in the billing currency, or failing that
@@ -50,6 +45,8 @@ csp_find_price(const char *sku_id, TermCode term, BillingFrequency freq,
 		" ORDER BY (currency = $4) DESC, valid_from DESC LIMIT 1",
 		5, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, DATEOID}, NULL, 0
 	};
+#define Anum_price_lookup_unit_price	1
+#define Anum_price_lookup_currency		2
 	Datum		values[5];
 	bool		isnull;
 
@@ -61,8 +58,8 @@ csp_find_price(const char *sku_id, TermCode term, BillingFrequency freq,
 	csp_spi_run(&plan, values, NULL, true, 1);
 	if (SPI_processed == 0)
 		return false;
-	*unit_price = DatumGetNumeric(csp_spi_getdatum(0, 1, &isnull));
-	*pricing_currency = csp_spi_getcstring(0, 2);
+	*unit_price = DatumGetNumeric(csp_spi_getdatum(0, Anum_price_lookup_unit_price, &isnull));
+	*pricing_currency = csp_spi_getcstring(0, Anum_price_lookup_currency);
 	return true;
 }
 
@@ -98,6 +95,7 @@ csp_find_fx_rate(const char *from_currency, const char *to_currency, DateADT on_
 		"SELECT rate FROM csp.fx_rate WHERE from_currency = $1 AND to_currency = $2 AND rate_date = $3",
 		3, {TEXTOID, TEXTOID, DATEOID}, NULL, 0
 	};
+#define Anum_fx_rate_lookup_rate 1
 	Datum		values[3];
 	bool		isnull;
 
@@ -110,7 +108,7 @@ csp_find_fx_rate(const char *from_currency, const char *to_currency, DateADT on_
 	csp_spi_run(&plan, values, NULL, true, 1);
 	if (SPI_processed == 0)
 		return NULL;
-	return DatumGetNumeric(csp_spi_getdatum(0, 1, &isnull));
+	return DatumGetNumeric(csp_spi_getdatum(0, Anum_fx_rate_lookup_rate, &isnull));
 }
 
 /*
@@ -125,58 +123,40 @@ csp_post_charge(const SubscriptionRow *sub, ChargeLine *line, bool skip_duplicat
 	return csp_post_charge_amount(sub, line, csp_line_amount(sub, line), skip_duplicate);
 }
 
-/* Inserts the line with the amount given (a refund's is computed by its caller). */
+/*
+ * Posts the line with the amount given (a refund's is computed by its
+ * caller), billed to the subscription's account, profile and section.
+ */
 bool
 csp_post_charge_amount(const SubscriptionRow *sub, ChargeLine *line, Numeric amount,
 					   bool skip_duplicate)
 {
-#define CHARGE_INSERT \
-	"INSERT INTO csp.charge (" CSP_CHARGE_COLUMNS ", lot_id, refunds_charge_id)" \
-	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17," \
-	"  $18, $19, $20, $21, $22, $23)"
-#define CHARGE_TYPES {INT8OID, INT8OID, INT8OID, TEXTOID, UUIDOID, UUIDOID, TEXTOID, TEXTOID, \
-	DATEOID, DATEOID, DATEOID, TIMESTAMPTZOID, NUMERICOID, NUMERICOID, INT4OID, INT4OID, \
-	NUMERICOID, TEXTOID, TEXTOID, NUMERICOID, UUIDOID, INT8OID, INT8OID}
-	static CspPlan plain = {CHARGE_INSERT, 23, CHARGE_TYPES, NULL, 0
-	};
-	static CspPlan skipping = {
-		CHARGE_INSERT " ON CONFLICT (billing_account_id, subscription_id, cycle_start)"
-		" WHERE charge_type IN ('new', 'renew', 'cycleCharge') DO NOTHING",
-		23, CHARGE_TYPES, NULL, 0
-	};
-	Datum		values[23];
-	char		nulls[23];
-	int32		days = line->charge_end - line->charge_start + 1;
+	LedgerLine	row;
 
-	memset(nulls, ' ', sizeof(nulls));
-	values[0] = Int64GetDatum(sub->billing_account_id);
-	values[1] = Int64GetDatum(sub->billing_profile_id);
-	values[2] = Int64GetDatum(sub->invoice_section_id);
-	values[3] = CStringGetTextDatum(sub->partner_id);
-	values[4] = sub->customer_id;
-	values[5] = sub->subscription_id;
-	values[6] = CStringGetTextDatum(sub->sku_id);
-	values[7] = CStringGetTextDatum(line->charge_type);
-	values[8] = DateADTGetDatum(line->charge_start);
-	values[9] = DateADTGetDatum(line->charge_end);
-	values[10] = DateADTGetDatum(line->cycle_start);
-	values[11] = TimestampTzGetDatum(csp_now());
-	values[12] = NumericGetDatum(int64_to_numeric(line->quantity));
-	values[13] = NumericGetDatum(line->unit_price);
-	values[14] = Int32GetDatum(days);
-	values[15] = Int32GetDatum(line->days_in_cycle);
-	values[16] = NumericGetDatum(amount);
-	values[17] = CStringGetTextDatum(sub->currency);
-	values[18] = CStringGetTextDatum(sub->pricing_currency);
-	values[19] = NumericGetDatum(line->fx_rate);
-	values[20] = line->reference_id;
-	values[21] = Int64GetDatum(line->lot_id);
-	nulls[21] = line->lot_id ? ' ' : 'n';
-	values[22] = Int64GetDatum(line->refunds_charge_id);
-	nulls[22] = line->refunds_charge_id ? ' ' : 'n';
-
-	csp_spi_run(skip_duplicate ? &skipping : &plain, values, nulls, false, 0);
-	return SPI_processed > 0;
+	row.billing_account_id = sub->billing_account_id;
+	row.billing_profile_id = sub->billing_profile_id;
+	row.invoice_section_id = sub->invoice_section_id;
+	row.partner_id = sub->partner_id;
+	row.customer_id = sub->customer_id;
+	row.subscription_id = sub->subscription_id;
+	row.sku_id = sub->sku_id;
+	row.charge_type = line->charge_type;
+	row.charge_start = line->charge_start;
+	row.charge_end = line->charge_end;
+	row.cycle_start = line->cycle_start;
+	row.quantity = int64_to_numeric(line->quantity);
+	row.unit_price = line->unit_price;
+	row.days_charged = line->charge_end - line->charge_start + 1;
+	row.days_in_cycle = line->days_in_cycle;
+	row.amount = amount;
+	row.currency = sub->currency;
+	row.pricing_currency = sub->pricing_currency;
+	row.fx_rate = line->fx_rate;
+	row.reference_id = line->reference_id;
+	row.lot_id = line->lot_id;
+	row.refunds_charge_id = line->refunds_charge_id;
+	row.meter_id = NULL;
+	return csp_ledger_post(&row, skip_duplicate);
 }
 
 /*
@@ -283,111 +263,47 @@ csp_refund_charges(const SubscriptionRow *sub, const char *charge_type,
 				   int64 lot_id, TimestampTz lot_added_at, int32 seats,
 				   DateADT refund_from, Datum reference_id)
 {
-	/*
-	 * Columns 8-11 of both: the line's quantity and amount, and over the
-	 * refunds already posted against it, the sum of their amounts, of
-	 * their (negative) seat-days, and of their seat-days on or after $3.
-	 */
-#define REFUNDED_SO_FAR \
-	"       c.quantity, c.amount, coalesce(r.amount, 0), coalesce(r.seat_days, 0)," \
-	"       coalesce(r.seat_days_from, 0)" \
-	"  FROM csp.charge c" \
-	"  LEFT JOIN LATERAL (SELECT sum(x.amount) AS amount," \
-	"                            sum(x.quantity * x.days_charged) AS seat_days," \
-	"                            sum(x.quantity * GREATEST(x.charge_end - GREATEST(x.charge_start, $3) + 1, 0))" \
-	"                              AS seat_days_from" \
-	"                       FROM csp.charge x" \
-	"                      WHERE x.billing_account_id = c.billing_account_id" \
-	"                        AND x.subscription_id = c.subscription_id" \
-	"                        AND x.refunds_charge_id = c.charge_id) r ON true"
-	static CspPlan lot_lines = {
-		"SELECT c.charge_id, c.charge_start, c.charge_end, c.cycle_start, c.days_in_cycle,"
-		"       c.unit_price, c.fx_rate," REFUNDED_SO_FAR
-		" WHERE c.billing_account_id = $1 AND c.subscription_id = $2 AND c.charge_end >= $3"
-		"   AND c.charge_start >= $6 AND c.refunds_charge_id IS NULL"
-		"   AND ((c.lot_id = $4 AND c.charge_type IN ('new', 'renew', 'addQuantity'))"
-		"        OR (c.charge_type = 'cycleCharge' AND (c.posted_at > $5"
-		"            OR (c.posted_at = $5 AND c.charge_id > (SELECT coalesce(max(o.charge_id), 0) FROM csp.charge o"
-		"                 WHERE o.billing_account_id = $1 AND o.subscription_id = $2 AND o.lot_id = $4"
-		"                   AND o.charge_type IN ('new', 'renew', 'addQuantity'))))))"
-		" ORDER BY c.charge_id",
-		6, {INT8OID, UUIDOID, DATEOID, INT8OID, TIMESTAMPTZOID, DATEOID}, NULL, 0
-	};
-	static CspPlan term_lines = {
-		"SELECT c.charge_id, c.charge_start, c.charge_end, c.cycle_start, c.days_in_cycle,"
-		"       c.unit_price, c.fx_rate," REFUNDED_SO_FAR
-		" WHERE c.billing_account_id = $1 AND c.subscription_id = $2 AND c.charge_end >= $3"
-		"   AND c.charge_start >= $4 AND c.charge_type <> 'usage' AND c.refunds_charge_id IS NULL"
-		" ORDER BY c.charge_id",
-		4, {INT8OID, UUIDOID, DATEOID, DATEOID}, NULL, 0
-	};
-	Datum		values[6];
-	SPITupleTable *lines;
-	uint64		nlines;
-	uint64		i;
+	LedgerRefundable *lines;
+	int			nlines;
+	int			i;
 	int			posted = 0;
 	int			exponent = csp_currency_exponent(sub->currency);
 	Numeric		zero = int64_to_numeric(0);
 
-	values[0] = Int64GetDatum(sub->billing_account_id);
-	values[1] = sub->subscription_id;
-	values[2] = DateADTGetDatum(refund_from);
-	if (lot_id != 0)
-	{
-		values[3] = Int64GetDatum(lot_id);
-		values[4] = TimestampTzGetDatum(lot_added_at);
-		values[5] = DateADTGetDatum(sub->term_start);
-		csp_spi_run(&lot_lines, values, NULL, false, 0);
-	}
-	else
-	{
-		values[3] = DateADTGetDatum(sub->term_start);
-		csp_spi_run(&term_lines, values, NULL, false, 0);
-	}
-	lines = SPI_tuptable;
-	nlines = SPI_processed;
-
+	nlines = csp_ledger_refundable(sub->billing_account_id, sub->subscription_id,
+								   sub->term_start, refund_from, lot_id, lot_added_at, &lines);
 	for (i = 0; i < nlines; i++)
 	{
-		HeapTuple	tuple = lines->vals[i];
-		TupleDesc	desc = lines->tupdesc;
+		const LedgerRefundable *charged = &lines[i];
 		ChargeLine	line;
-		bool		isnull;
-		DateADT		start = DatumGetDateADT(SPI_getbinval(tuple, desc, 2, &isnull));
-		int64		charged_quantity;
 		int64		seat_days;
-		int64		refunded_seat_days;
-		int64		refunded_seat_days_from;
 		int64		removed;
 		int32		days;
-		Numeric		amount;
 		Numeric		owed_now;
 		Numeric		owed_after;
 		Numeric		refund;
 		Numeric		price;
 
 		line.charge_type = charge_type;
-		line.charge_start = Max(start, refund_from);
-		line.charge_end = DatumGetDateADT(SPI_getbinval(tuple, desc, 3, &isnull));
-		line.cycle_start = DatumGetDateADT(SPI_getbinval(tuple, desc, 4, &isnull));
-		line.days_in_cycle = DatumGetInt32(SPI_getbinval(tuple, desc, 5, &isnull));
-		line.unit_price = DatumGetNumeric(SPI_getbinval(tuple, desc, 6, &isnull));
-		line.fx_rate = DatumGetNumeric(SPI_getbinval(tuple, desc, 7, &isnull));
-		charged_quantity = csp_numeric_to_int64(DatumGetNumeric(SPI_getbinval(tuple, desc, 8, &isnull)));
-		amount = DatumGetNumeric(SPI_getbinval(tuple, desc, 9, &isnull));
-		owed_now = DatumGetNumeric(DirectFunctionCall2(numeric_add, NumericGetDatum(amount),
-													   SPI_getbinval(tuple, desc, 10, &isnull)));
-		refunded_seat_days = csp_numeric_to_int64(DatumGetNumeric(SPI_getbinval(tuple, desc, 11, &isnull)));
-		refunded_seat_days_from = csp_numeric_to_int64(DatumGetNumeric(SPI_getbinval(tuple, desc, 12, &isnull)));
+		line.charge_start = Max(charged->charge_start, refund_from);
+		line.charge_end = charged->charge_end;
+		line.cycle_start = charged->cycle_start;
+		line.days_in_cycle = charged->days_in_cycle;
+		line.unit_price = charged->unit_price;
+		line.fx_rate = charged->fx_rate;
+		owed_now = DatumGetNumeric(DirectFunctionCall2(numeric_add,
+													   NumericGetDatum(charged->amount),
+													   NumericGetDatum(charged->refunded_amount)));
 		line.reference_id = reference_id;
 		line.lot_id = lot_id;
-		line.refunds_charge_id = DatumGetInt64(SPI_getbinval(tuple, desc, 1, &isnull));
+		line.refunds_charge_id = charged->charge_id;
 		if (line.charge_start > line.charge_end)
 			continue;
 		days = line.charge_end - line.charge_start + 1;
 
 		/* the seat-days the line still charges, and those this refund takes */
-		seat_days = charged_quantity * (int64) (line.charge_end - start + 1) + refunded_seat_days;
+		seat_days = charged->quantity * (int64) (line.charge_end - charged->charge_start + 1) +
+			charged->refunded_seat_days;
 		if (lot_id != 0)
 		{
 			line.quantity = -(int64) seats;
@@ -396,7 +312,7 @@ csp_refund_charges(const SubscriptionRow *sub, const char *charge_type,
 		else
 		{
 			/* every seat still charged from refund_from */
-			removed = charged_quantity * days + refunded_seat_days_from;
+			removed = charged->quantity * days + charged->refunded_seat_days_from;
 			line.quantity = -(removed / days);
 		}
 		if (line.quantity == 0 && removed == 0)
@@ -445,73 +361,6 @@ csp_next_cycle_start(DateADT term_start, DateADT term_end, TermCode term,
 		return false;
 	*next = cycle.end + 1;
 	return true;
-}
-
-/*
- * BEFORE UPDATE OR DELETE ON csp.charge: the ledger is append-only.  The
- * one change allowed is attaching a line to its invoice, once.
- */
-Datum
-csp_charge_ledger_trigger(PG_FUNCTION_ARGS)
-{
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-	TupleDesc	desc;
-	HeapTuple	oldtup;
-	HeapTuple	newtup;
-	int			invoice_col;
-	int			col;
-
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		elog(ERROR, "csp.charge_ledger_trigger: not called by trigger manager");
-
-	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
-	{
-		Datum	   *oldvals;
-		Datum	   *newvals;
-		bool	   *oldnulls;
-		bool	   *newnulls;
-		bool		allowed;
-
-		desc = RelationGetDescr(trigdata->tg_relation);
-		oldtup = trigdata->tg_trigtuple;
-		newtup = trigdata->tg_newtuple;
-		invoice_col = SPI_fnumber(desc, "invoice_number");
-
-		/* both versions deformed once: month close runs this for every line */
-		oldvals = palloc(sizeof(Datum) * desc->natts);
-		newvals = palloc(sizeof(Datum) * desc->natts);
-		oldnulls = palloc(sizeof(bool) * desc->natts);
-		newnulls = palloc(sizeof(bool) * desc->natts);
-		heap_deform_tuple(oldtup, desc, oldvals, oldnulls);
-		heap_deform_tuple(newtup, desc, newvals, newnulls);
-
-		/* the one change allowed: an unbilled line gets its invoice number */
-		allowed = invoice_col > 0 && oldnulls[invoice_col - 1];
-		for (col = 1; allowed && col <= desc->natts; col++)
-		{
-			Form_pg_attribute att = TupleDescAttr(desc, col - 1);
-
-			if (att->attisdropped || col == invoice_col)
-				continue;
-			if (oldnulls[col - 1] != newnulls[col - 1] ||
-				(!oldnulls[col - 1] &&
-				 !datumIsEqual(oldvals[col - 1], newvals[col - 1], att->attbyval, att->attlen)))
-				allowed = false;
-		}
-		pfree(oldvals);
-		pfree(newvals);
-		pfree(oldnulls);
-		pfree(newnulls);
-		if (allowed)
-			return PointerGetDatum(newtup);
-	}
-
-	ereport(ERROR,
-			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-			 errmsg("the charge ledger is append-only"),
-			 errdetail("A charge line is never changed or deleted; it is only attached to an invoice, once."),
-			 errhint("Post a correcting line (a credit or a refund) instead.")));
-	PG_RETURN_NULL();
 }
 
 /* csp_find_price, or NC013 naming what is missing. */

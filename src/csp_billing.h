@@ -229,14 +229,7 @@ typedef struct SubscriptionRow
 	TimestampTz last_event_at;	/* nothing may be posted before it (NC016) */
 } SubscriptionRow;
 
-/* The columns every ledger line is inserted with (then lot_id, refunds_charge_id). */
-#define CSP_CHARGE_COLUMNS \
-	"billing_account_id, billing_profile_id, invoice_section_id, partner_id, customer_id," \
-	" subscription_id, sku_id, charge_type, charge_start, charge_end, cycle_start, posted_at," \
-	" quantity, unit_price, days_charged, days_in_cycle, amount, currency, pricing_currency," \
-	" fx_rate, reference_id"
-
-/* One ledger line to post; amount is computed by csp_post_charge. */
+/* One ledger line to post (charges.c); amount is computed by csp_post_charge. */
 typedef struct ChargeLine
 {
 	const char *charge_type;
@@ -353,7 +346,7 @@ extern void csp_check_not_before(TimestampTz now, TimestampTz latest, const char
 extern int64 csp_insert_seat_lot(const SubscriptionRow *sub, const char *source, int32 quantity);
 extern DateADT csp_today(void);
 
-/* charges.c */
+/* charges.c: what a line costs; ledger.h/ledger.c store the lines */
 extern bool csp_find_price(const char *sku_id, TermCode term, BillingFrequency freq,
 						   const char *currency, DateADT on_date,
 						   Numeric *unit_price, char **pricing_currency);

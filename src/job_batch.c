@@ -29,6 +29,7 @@
  *-------------------------------------------------------------------------
  */
 #include "csp_billing.h"
+#include "ledger.h"
 
 #include "catalog/pg_type.h"
 #include "utils/array.h"
@@ -36,7 +37,7 @@
 #include "utils/lsyscache.h"
 #include "utils/uuid.h"
 
-/* The first columns of a batch's ledger lines (CSP_CHARGE_COLUMNS), from the subscription s. */
+/* The first columns of a batch's ledger lines (CSP_CHARGE_COLUMNS, ledger.h), from the subscription s. */
 #define CHARGE_SUBSCRIPTION_COLUMNS \
 	"s.billing_account_id, s.billing_profile_id, s.invoice_section_id, s.partner_id," \
 	" s.customer_id, s.subscription_id, s.sku_id"
@@ -308,8 +309,7 @@ InsertLotsAndCharges(const RenewalArrays *a, TimestampTz now)
 		"              AND l.subscription_id = u.subscription_id"
 		"   JOIN csp.subscription s ON s.billing_account_id = u.billing_account_id"
 		"                          AND s.subscription_id = u.subscription_id"
-		"     ON CONFLICT (billing_account_id, subscription_id, cycle_start)"
-		"        WHERE charge_type IN ('new', 'renew', 'cycleCharge') DO NOTHING",
+		CSP_CHARGE_SKIP_CYCLE_DUPLICATE,
 		12, {TIMESTAMPTZOID, TIMESTAMPTZOID, INT8ARRAYOID, UUIDARRAYOID, DATEARRAYOID,
 		INT4ARRAYOID, DATEARRAYOID, DATEARRAYOID, INT4ARRAYOID, NUMERICARRAYOID,
 		NUMERICARRAYOID, UUIDARRAYOID}, NULL, CURSOR_OPT_GENERIC_PLAN
@@ -589,8 +589,7 @@ PostCycles(const CycleArrays *a, TimestampTz now)
 		"              days_in_cycle, amount, fx_rate, reference_id)"
 		"   JOIN csp.subscription s ON s.billing_account_id = u.billing_account_id"
 		"                          AND s.subscription_id = u.subscription_id"
-		"     ON CONFLICT (billing_account_id, subscription_id, cycle_start)"
-		"        WHERE charge_type IN ('new', 'renew', 'cycleCharge') DO NOTHING",
+		CSP_CHARGE_SKIP_CYCLE_DUPLICATE,
 		10, {TIMESTAMPTZOID, INT8ARRAYOID, UUIDARRAYOID, DATEARRAYOID, DATEARRAYOID,
 			DATEARRAYOID, INT4ARRAYOID, NUMERICARRAYOID, NUMERICARRAYOID, UUIDARRAYOID},
 		NULL, 0

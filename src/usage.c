@@ -12,15 +12,17 @@
  * csp.now(), so usage recorded after its period was invoiced lands on the
  * next invoice (R11.5).
  *
- * The line is inserted here rather than through csp_post_charge, whose
- * quantity is a whole number of seats and whose pricing currency is the
- * subscription's; a usage line carries its own of both, and its meter.
+ * The line is posted straight to the ledger (csp_ledger_post) rather than
+ * through csp_post_charge, whose quantity is a whole number of seats and
+ * whose pricing currency is the subscription's; a usage line carries its
+ * own of both, and its meter.
  *
  * src/usage.c
  *
  *-------------------------------------------------------------------------
  */
 #include "csp_billing.h"
+#include "ledger.h"
 
 #include "catalog/pg_type.h"
 #include "utils/builtins.h"
@@ -56,17 +58,7 @@ csp_record_usage(PG_FUNCTION_ARGS)
 		" WHERE billing_account_id = $1 AND subscription_id = $2",
 		2, {INT8OID, UUIDOID}, NULL, 0
 	};
-	static CspPlan insert = {
-		"INSERT INTO csp.charge (billing_account_id, billing_profile_id, invoice_section_id,"
-		"  partner_id, customer_id, subscription_id, sku_id, charge_type, charge_start, charge_end,"
-		"  cycle_start, posted_at, quantity, unit_price, days_charged, days_in_cycle, amount,"
-		"  currency, pricing_currency, fx_rate, reference_id, meter_id)"
-		" VALUES ($1, $2, $3, $4, $5, $6, $7, 'usage', $8, $8, $8, $9, $10, $11, 1, 1, $12,"
-		"  $13, $14, $15, $16, $17)",
-		17, {INT8OID, INT8OID, INT8OID, TEXTOID, UUIDOID, UUIDOID, TEXTOID, DATEOID,
-			TIMESTAMPTZOID, NUMERICOID, NUMERICOID, NUMERICOID, TEXTOID, TEXTOID, NUMERICOID,
-		UUIDOID, TEXTOID}, NULL, 0
-	};
+#define Anum_purchased_first_day 1
 	Datum		subscription_id;
 	DateADT		usage_date;
 	char	   *meter_id;
@@ -77,8 +69,9 @@ csp_record_usage(PG_FUNCTION_ARGS)
 	DateADT		first_day;
 	Numeric		rate;
 	Datum		amount;
-	Datum		values[17];
+	Datum		values[2];
 	bool		isnull;
+	LedgerLine	line;
 
 	csp_require_args(fcinfo, args, lengthof(args));
 	subscription_id = PG_GETARG_DATUM(0);
@@ -127,7 +120,7 @@ csp_record_usage(PG_FUNCTION_ARGS)
 	csp_spi_run(&purchased, values, NULL, false, 1);
 	if (SPI_processed != 1)
 		elog(ERROR, "subscription %s vanished", csp_uuid_to_cstring(sub.subscription_id));
-	first_day = DatumGetDateADT(csp_spi_getdatum(0, 1, &isnull));
+	first_day = DatumGetDateADT(csp_spi_getdatum(0, Anum_purchased_first_day, &isnull));
 	if (usage_date < first_day)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -143,24 +136,31 @@ csp_record_usage(PG_FUNCTION_ARGS)
 	amount = NUMD(csp_round_money(DatumGetNumeric(amount), csp_currency_exponent(sub.currency)));
 	csp_check_amount(DatumGetNumeric(amount), "the usage amount", csp_currency_exponent(sub.currency));
 
-	values[0] = Int64GetDatum(sub.billing_account_id);
-	values[1] = Int64GetDatum(sub.billing_profile_id);
-	values[2] = Int64GetDatum(sub.invoice_section_id);
-	values[3] = CStringGetTextDatum(sub.partner_id);
-	values[4] = sub.customer_id;
-	values[5] = sub.subscription_id;
-	values[6] = CStringGetTextDatum(sub.sku_id);
-	values[7] = DateADTGetDatum(usage_date);
-	values[8] = TimestampTzGetDatum(csp_now());
-	values[9] = NUMD(quantity);
-	values[10] = NUMD(unit_price);
-	values[11] = amount;
-	values[12] = CStringGetTextDatum(sub.currency);
-	values[13] = CStringGetTextDatum(currency);
-	values[14] = NUMD(rate);
-	values[15] = csp_new_uuid();
-	values[16] = CStringGetTextDatum(meter_id);
-	csp_spi_run(&insert, values, NULL, false, 0);
+	/* one day, days 1/1, at the meter's price in its own currency */
+	line.billing_account_id = sub.billing_account_id;
+	line.billing_profile_id = sub.billing_profile_id;
+	line.invoice_section_id = sub.invoice_section_id;
+	line.partner_id = sub.partner_id;
+	line.customer_id = sub.customer_id;
+	line.subscription_id = sub.subscription_id;
+	line.sku_id = sub.sku_id;
+	line.charge_type = "usage";
+	line.charge_start = usage_date;
+	line.charge_end = usage_date;
+	line.cycle_start = usage_date;
+	line.quantity = quantity;
+	line.unit_price = unit_price;
+	line.days_charged = 1;
+	line.days_in_cycle = 1;
+	line.amount = DatumGetNumeric(amount);
+	line.currency = sub.currency;
+	line.pricing_currency = currency;
+	line.fx_rate = rate;
+	line.reference_id = csp_new_uuid();
+	line.lot_id = 0;
+	line.refunds_charge_id = 0;
+	line.meter_id = meter_id;
+	csp_ledger_post(&line, false);
 	csp_finish();
 	PG_RETURN_VOID();
 }
