@@ -17,11 +17,16 @@
  * What is not allocated stays unallocated (R14.3): it does not reduce any
  * amount due until csp.allocate_payment places it.
  *
+ * The rows of csp.payment and csp.payment_allocation are written by their
+ * store, payment_store.c.  The statements on csp.invoice below (locking the
+ * invoices, adding to paid) move to the invoice store, invoice_store.c.
+ *
  * src/payments.c
  *
  *-------------------------------------------------------------------------
  */
 #include "csp_billing.h"
+#include "payment_store.h"
 
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
@@ -36,17 +41,6 @@ PG_FUNCTION_INFO_V1(csp_apply_credit_note);
 
 #define NUM(d) DatumGetNumeric(d)
 #define NUMD(n) NumericGetDatum(n)
-
-/* A payment row, locked. */
-typedef struct PaymentRow
-{
-	int64		billing_account_id;
-	int64		payment_id;
-	int64		billing_profile_id;
-	char	   *currency;
-	Numeric		amount;
-	Numeric		allocated;
-} PaymentRow;
 
 /* One entry of a remittance advice or of a credit note's allocations. */
 typedef struct RemittanceEntry
@@ -202,64 +196,38 @@ ParseRemittance(Jsonb *doc, const char *what, const char *currency, int *nentrie
 	return entries;
 }
 
+/* Records a payment or credit note; returns its id. */
 static int64
 InsertPayment(int64 billing_account_id, int64 billing_profile_id, const char *kind,
 			  const char *method, const char *reference, const char *currency,
 			  Numeric amount, TimestampTz received_at)
 {
-	static CspPlan plan = {
-		"INSERT INTO csp.payment (billing_account_id, billing_profile_id, kind, method, reference,"
-		"  currency, amount, received_at, recorded_at)"
-		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING payment_id",
-		9, {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, NUMERICOID, TIMESTAMPTZOID,
-		TIMESTAMPTZOID}, NULL, 0
-	};
-	Datum		values[9];
-	char		nulls[9];
-	bool		isnull;
+	NewPayment	payment;
 
-	memset(nulls, ' ', sizeof(nulls));
-	values[0] = Int64GetDatum(billing_account_id);
-	values[1] = Int64GetDatum(billing_profile_id);
-	values[2] = CStringGetTextDatum(kind);
-	values[3] = CStringGetTextDatum(method);
-	values[4] = CSP_TEXT(reference);
-	nulls[4] = reference ? ' ' : 'n';
-	values[5] = CStringGetTextDatum(currency);
-	values[6] = NumericGetDatum(amount);
-	values[7] = TimestampTzGetDatum(received_at);
-	values[8] = TimestampTzGetDatum(csp_now());
-	csp_spi_run(&plan, values, nulls, false, 0);
-	return DatumGetInt64(csp_spi_getdatum(0, 1, &isnull));
+	payment.billing_account_id = billing_account_id;
+	payment.billing_profile_id = billing_profile_id;
+	payment.kind = kind;
+	payment.method = method;
+	payment.reference = reference;
+	payment.currency = currency;
+	payment.amount = amount;
+	payment.received_at = received_at;
+	return csp_payment_insert(&payment);
 }
 
 /* Locks a payment row; NC404 when unknown. */
 static void
 LockPayment(int64 payment_id, PaymentRow *pay)
 {
-	static CspPlan plan = {
-		"SELECT billing_account_id, billing_profile_id, currency, amount, allocated"
-		"  FROM csp.payment WHERE payment_id = $1 FOR UPDATE",
-		1, {INT8OID}, NULL, 0
-	};
-	Datum		id = Int64GetDatum(payment_id);
-	bool		isnull;
-
-	csp_spi_run(&plan, &id, NULL, false, 1);
-	if (SPI_processed == 0)
+	if (!csp_payment_lock(payment_id, pay))
 		csp_report_not_found("payment", psprintf(INT64_FORMAT, payment_id));
-	pay->payment_id = payment_id;
-	pay->billing_account_id = DatumGetInt64(csp_spi_getdatum(0, 1, &isnull));
-	pay->billing_profile_id = DatumGetInt64(csp_spi_getdatum(0, 2, &isnull));
-	pay->currency = csp_spi_getcstring(0, 3);
-	pay->amount = DatumGetNumeric(csp_spi_getdatum(0, 4, &isnull));
-	pay->allocated = DatumGetNumeric(csp_spi_getdatum(0, 5, &isnull));
 }
 
 /* Locks the named invoices in number order, so that concurrent callers cannot deadlock. */
 static void
 LockInvoicesInOrder(RemittanceEntry *entries, int n)
 {
+	/* invoice_store: moves */
 	static CspPlan plan = {
 		"SELECT 1 FROM csp.invoice WHERE invoice_number = ANY ($1)"
 		" ORDER BY invoice_number FOR UPDATE",
@@ -315,63 +283,83 @@ CallerSeesProfile(int64 profile)
 	return visible;
 }
 
-/*
- * Allocates "amount" of the payment to the invoice (NULL: as much as both
- * allow) and returns what was allocated.  Refuses, in this order: an
- * unknown invoice (NC404; also an invoice of a profile the caller may not
- * see, so that a profile-limited role cannot learn that it exists), another
- * profile's invoice (NC015), a void note
- * or a replaced invoice (NC003), another currency (NC015), more than the
- * payment's unallocated amount or the invoice's amount due (NC015).
- */
-static Numeric
-AllocateToInvoice(PaymentRow *pay, const char *number, Numeric amount)
+/* An invoice as an allocation to it needs it, locked. */
+typedef struct InvoiceToPay
 {
+	int64		billing_account_id;
+	int64		billing_profile_id;
+	char	   *document_type;
+	char	   *replaced_by;	/* NULL: not void */
+	char	   *currency;
+	Numeric		due;			/* what it still owes, never negative */
+} InvoiceToPay;
+
+/* Locks the invoice FOR UPDATE and loads it; NC404 when unknown. */
+static void
+LockInvoiceToPay(const char *number, InvoiceToPay *inv)
+{
+	/* invoice_store: moves */
 	static CspPlan lock = {
 		"SELECT billing_account_id, billing_profile_id, document_type, replaced_by, currency,"
 		"       GREATEST(total - paid, 0)"
 		"  FROM csp.invoice WHERE invoice_number = $1 FOR UPDATE",
 		1, {TEXTOID}, NULL, 0
 	};
-	static CspPlan allocate = {
-		"WITH a AS ("
-		"  INSERT INTO csp.payment_allocation (billing_account_id, payment_id, invoice_number,"
-		"         amount, allocated_at)"
-		"  VALUES ($1, $2, $3, $4, $5)"
-		"), p AS ("
-		"  UPDATE csp.payment SET allocated = allocated + $4"
-		"   WHERE billing_account_id = $1 AND payment_id = $2"
-		")"
-		" UPDATE csp.invoice SET paid = paid + $4"
-		"  WHERE billing_account_id = $1 AND invoice_number = $3",
-		5, {INT8OID, INT8OID, TEXTOID, NUMERICOID, TIMESTAMPTZOID}, NULL, 0
-	};
-	Datum		values[5];
+#define Anum_invoice_to_pay_billing_account_id	1
+#define Anum_invoice_to_pay_billing_profile_id	2
+#define Anum_invoice_to_pay_document_type		3
+#define Anum_invoice_to_pay_replaced_by			4
+#define Anum_invoice_to_pay_currency			5
+#define Anum_invoice_to_pay_due					6
+	Datum		value = CStringGetTextDatum(number);
 	bool		isnull;
-	int64		account;
-	int64		profile;
-	char	   *document_type;
-	char	   *replaced_by;
-	char	   *currency;
-	Numeric		due;
-	Numeric		unallocated = NumSub(pay->amount, pay->allocated);
-	Numeric		take;
 
-	values[0] = CStringGetTextDatum(number);
-	csp_spi_run(&lock, values, NULL, false, 1);
+	csp_spi_run(&lock, &value, NULL, false, 1);
 	if (SPI_processed == 0)
 		csp_report_not_found("invoice", number);
-	account = DatumGetInt64(csp_spi_getdatum(0, 1, &isnull));
-	profile = DatumGetInt64(csp_spi_getdatum(0, 2, &isnull));
-	document_type = csp_spi_getcstring(0, 3);
-	replaced_by = csp_spi_getcstring(0, 4);
-	currency = csp_spi_getcstring(0, 5);
-	due = DatumGetNumeric(csp_spi_getdatum(0, 6, &isnull));
+	inv->billing_account_id =
+		DatumGetInt64(csp_spi_getdatum(0, Anum_invoice_to_pay_billing_account_id, &isnull));
+	inv->billing_profile_id =
+		DatumGetInt64(csp_spi_getdatum(0, Anum_invoice_to_pay_billing_profile_id, &isnull));
+	inv->document_type = csp_spi_getcstring(0, Anum_invoice_to_pay_document_type);
+	inv->replaced_by = csp_spi_getcstring(0, Anum_invoice_to_pay_replaced_by);
+	inv->currency = csp_spi_getcstring(0, Anum_invoice_to_pay_currency);
+	inv->due = DatumGetNumeric(csp_spi_getdatum(0, Anum_invoice_to_pay_due, &isnull));
+}
 
-	if ((account != pay->billing_account_id || profile != pay->billing_profile_id) &&
-		!CallerSeesProfile(profile))
+/* Adds what was allocated to the invoice's paid (CHECK: paid <= total). */
+static void
+AddToInvoicePaid(int64 billing_account_id, const char *number, Numeric amount)
+{
+	/* invoice_store: moves */
+	static CspPlan plan = {
+		"UPDATE csp.invoice SET paid = paid + $3"
+		" WHERE billing_account_id = $1 AND invoice_number = $2",
+		3, {INT8OID, TEXTOID, NUMERICOID}, NULL, 0
+	};
+	Datum		values[3];
+
+	values[0] = Int64GetDatum(billing_account_id);
+	values[1] = CStringGetTextDatum(number);
+	values[2] = NumericGetDatum(amount);
+	csp_spi_run(&plan, values, NULL, false, 0);
+}
+
+/*
+ * May the payment pay the invoice?  Refuses, in this order: an invoice of
+ * a profile the caller may not see (NC404, so that a profile-limited role
+ * cannot learn that it exists), another profile's invoice (NC015), a void
+ * note or a replaced invoice (NC003), another currency (NC015).
+ */
+static void
+CheckAllocatable(const PaymentRow *pay, const char *number, const InvoiceToPay *inv)
+{
+	bool		other_profile = inv->billing_account_id != pay->billing_account_id ||
+		inv->billing_profile_id != pay->billing_profile_id;
+
+	if (other_profile && !CallerSeesProfile(inv->billing_profile_id))
 		csp_report_not_found("invoice", number);
-	if (account != pay->billing_account_id || profile != pay->billing_profile_id)
+	if (other_profile)
 		ereport(ERROR,
 				(errcode(ERRCODE_CSP_ALLOCATION_INVALID),
 				 errmsg("invoice %s is not billed to billing profile " INT64_FORMAT, number,
@@ -381,33 +369,42 @@ AllocateToInvoice(PaymentRow *pay, const char *number, Numeric amount)
 						   pay->payment_id, pay->billing_profile_id),
 				 errhint("Allocate it to an invoice of billing profile " INT64_FORMAT ".",
 						 pay->billing_profile_id)));
-	if (strcmp(document_type, "void_note") == 0)
+	if (strcmp(inv->document_type, "void_note") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_CSP_WRONG_STATE),
 				 errmsg("cannot allocate a payment to %s: it is a void note", number),
 				 errdetail("A void note only cancels the invoice it replaces (R13.4)."),
 				 errhint("Allocate to the rebilled invoice of the period.")));
-	if (replaced_by != NULL)
+	if (inv->replaced_by != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_CSP_WRONG_STATE),
 				 errmsg("cannot allocate a payment to %s: it is void", number),
-				 errdetail("It was replaced by %s (R13.4).", replaced_by),
-				 errhint("Allocate to %s instead.", replaced_by)));
-	if (strcmp(currency, pay->currency) != 0)
+				 errdetail("It was replaced by %s (R13.4).", inv->replaced_by),
+				 errhint("Allocate to %s instead.", inv->replaced_by)));
+	if (strcmp(inv->currency, pay->currency) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_CSP_ALLOCATION_INVALID),
 				 errmsg("payment " INT64_FORMAT " is in %s, invoice %s in %s",
-						pay->payment_id, pay->currency, number, currency),
+						pay->payment_id, pay->currency, number, inv->currency),
 				 errdetail("A payment in the wrong currency is not applied to an invoice (R14.6)."),
 				 errhint("Record the payment in %s, or allocate it to an invoice in %s.",
-						 currency, pay->currency)));
+						 inv->currency, pay->currency)));
+}
+
+/*
+ * How much to allocate: "amount", or with NULL as much as both allow.
+ * Refuses more than the payment's unallocated amount or the invoice's
+ * amount due (NC015).
+ */
+static Numeric
+AmountToTake(const PaymentRow *pay, const char *number, const InvoiceToPay *inv,
+			 Numeric amount)
+{
+	Numeric		unallocated = NumSub(pay->amount, pay->allocated);
+	Numeric		take;
 
 	if (amount == NULL)
-	{
-		take = csp_numeric_cmp(due, unallocated) < 0 ? due : unallocated;
-		if (!NumIsPositive(take))
-			return int64_to_numeric(0);
-	}
+		take = csp_numeric_cmp(inv->due, unallocated) < 0 ? inv->due : unallocated;
 	else
 	{
 		if (csp_numeric_cmp(amount, unallocated) > 0)
@@ -421,24 +418,40 @@ AllocateToInvoice(PaymentRow *pay, const char *number, Numeric amount)
 					 errdetail("Allocations never exceed the payment's amount (R14.3, R14.4)."),
 					 errhint("Allocate at most %s.",
 							 DatumGetCString(DirectFunctionCall1(numeric_out, NUMD(unallocated))))));
-		if (csp_numeric_cmp(amount, due) > 0)
+		if (csp_numeric_cmp(amount, inv->due) > 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_CSP_ALLOCATION_INVALID),
 					 errmsg("cannot allocate %s to invoice %s: its amount due is %s %s",
 							DatumGetCString(DirectFunctionCall1(numeric_out, NUMD(amount))), number,
-							DatumGetCString(DirectFunctionCall1(numeric_out, NUMD(due))), currency),
+							DatumGetCString(DirectFunctionCall1(numeric_out, NUMD(inv->due))), inv->currency),
 					 errdetail("Allocations never exceed what an invoice still owes (R14.4)."),
 					 errhint("Allocate at most %s; the rest of the payment stays unallocated.",
-							 DatumGetCString(DirectFunctionCall1(numeric_out, NUMD(due))))));
+							 DatumGetCString(DirectFunctionCall1(numeric_out, NUMD(inv->due))))));
 		take = amount;
 	}
+	return take;
+}
 
-	values[0] = Int64GetDatum(pay->billing_account_id);
-	values[1] = Int64GetDatum(pay->payment_id);
-	values[2] = CStringGetTextDatum(number);
-	values[3] = NumericGetDatum(take);
-	values[4] = TimestampTzGetDatum(csp_now());
-	csp_spi_run(&allocate, values, NULL, false, 0);
+/*
+ * Allocates "amount" of the payment to the invoice (NULL: as much as both
+ * allow) and returns what was allocated.  Refuses, in this order: an
+ * unknown invoice (NC404), then what CheckAllocatable and AmountToTake
+ * refuse.  The payment's side is written first, then the invoice's: the
+ * order of their audit rows since 0.1.0.
+ */
+static Numeric
+AllocateToInvoice(PaymentRow *pay, const char *number, Numeric amount)
+{
+	InvoiceToPay inv;
+	Numeric		take;
+
+	LockInvoiceToPay(number, &inv);
+	CheckAllocatable(pay, number, &inv);
+	take = AmountToTake(pay, number, &inv, amount);
+	if (amount == NULL && !NumIsPositive(take))
+		return int64_to_numeric(0);
+	csp_payment_allocate(pay, number, take);
+	AddToInvoicePaid(pay->billing_account_id, number, take);
 	pay->allocated = NUM(DirectFunctionCall2(numeric_add, NUMD(pay->allocated), NUMD(take)));
 	return take;
 }
@@ -571,6 +584,7 @@ AllocateToRecentInvoices(PaymentRow *pay)
 	"  FROM csp.invoice" \
 	" WHERE billing_account_id = $1 AND billing_profile_id = $2 AND currency = $3" \
 	"   AND document_type IN ('invoice', 'rebill') AND replaced_by IS NULL AND paid < total"
+	/* invoice_store: moves (both) */
 	static CspPlan lock = {
 		"SELECT 1" OPEN_INVOICES " ORDER BY invoice_number FOR UPDATE",
 		3, {INT8OID, INT8OID, TEXTOID}, NULL, 0
@@ -579,6 +593,7 @@ AllocateToRecentInvoices(PaymentRow *pay)
 		"SELECT invoice_number" OPEN_INVOICES " ORDER BY invoice_date DESC, invoice_number DESC",
 		3, {INT8OID, INT8OID, TEXTOID}, NULL, 0
 	};
+#define Anum_open_invoice_number 1
 	Datum		values[3];
 	SPITupleTable *open;
 	uint64		n,
@@ -593,7 +608,8 @@ AllocateToRecentInvoices(PaymentRow *pay)
 	open = SPI_tuptable;
 	n = SPI_processed;
 	for (i = 0; i < n && NumIsPositive(NumSub(pay->amount, pay->allocated)); i++)
-		AllocateToInvoice(pay, SPI_getvalue(open->vals[i], open->tupdesc, 1), NULL);
+		AllocateToInvoice(pay, SPI_getvalue(open->vals[i], open->tupdesc, Anum_open_invoice_number),
+						  NULL);
 	SPI_freetuptable(open);
 }
 
