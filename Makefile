@@ -80,6 +80,13 @@ sqlsmith: deps
 check-memory: deps
 	./scripts/check-memory.sh
 
+# The rules of the house (issue 13): SQL that writes or locks a table only
+# in its owner, columns read by Anum_ names, functions under 120 lines.
+# Prints every violation and fails if there is one; not part of make test yet.
+.PHONY: check-rooms
+check-rooms:
+	./scripts/check-rooms.sh
+
 # Seeded randomized replay for minutes (test/soak/run.sh): DURATION seconds
 # (default 300), MONTHS and OPS per seed; SEED=... replays one seed.
 soak: deps

@@ -22,6 +22,11 @@
  * extension's owner and applies csp.visible_profile as the caller: a
  * document the caller may not see is NC404.
  *
+ * A declared room of the house (README "Development"): a read-only report
+ * that may join many tables (the document, its lines, the profile's
+ * bill-to data) in one SELECT.  It never writes or locks a row; the tables'
+ * owners do that.
+ *
  * src/invoice_document.c
  *
  *-------------------------------------------------------------------------

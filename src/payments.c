@@ -259,6 +259,7 @@ CallerSeesProfile(int64 profile)
 	static CspPlan plan = {
 		"SELECT csp.visible_profile($1)", 1, {INT8OID}, NULL, 0
 	};
+#define Anum_visible_profile_visible 1
 	Oid			caller = csp_caller();
 	Oid			save_userid;
 	int			save_sec_context;
@@ -273,7 +274,7 @@ CallerSeesProfile(int64 profile)
 	PG_TRY();
 	{
 		csp_spi_run(&plan, &value, NULL, true, 1);
-		visible = DatumGetBool(csp_spi_getdatum(0, 1, &isnull)) && !isnull;
+		visible = DatumGetBool(csp_spi_getdatum(0, Anum_visible_profile_visible, &isnull)) && !isnull;
 	}
 	PG_FINALLY();
 	{

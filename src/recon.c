@@ -21,6 +21,11 @@
  * evaluated here as the caller.  A document or profile the caller may not
  * see does not exist for them (NC404), exactly as under row-level security.
  *
+ * A declared room of the house (README "Development"): a read-only report
+ * that may join many tables (invoices, ledger lines, subscriptions,
+ * customers, products) in one SELECT.  It never writes or locks a row; the
+ * tables' owners (ledger.c, invoice_store.c, ...) do that.
+ *
  * src/recon.c
  *
  *-------------------------------------------------------------------------
