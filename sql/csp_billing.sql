@@ -11,14 +11,16 @@
 \echo Use "CREATE EXTENSION csp_billing" to load this file. \quit
 
 ------------------------------------------------------------------------------
--- Group roles (API.md "Roles"), created if missing; they are cluster-wide.
+-- Group roles (API.md "Roles"), created if missing; they are cluster-wide
+-- (src/roles.c).
 ------------------------------------------------------------------------------
 CREATE FUNCTION csp.ensure_group_roles() RETURNS void
     AS 'MODULE_PATHNAME', 'csp_ensure_group_roles' LANGUAGE C;
+COMMENT ON FUNCTION csp.ensure_group_roles() IS 'Creates the csp_* NOLOGIN group roles that are missing (run by CREATE EXTENSION)';
 SELECT csp.ensure_group_roles();
 
 ------------------------------------------------------------------------------
--- Clock and pure arithmetic
+-- Clock and pure arithmetic (src/clock.c, src/terms_sql.c, src/money.c)
 ------------------------------------------------------------------------------
 CREATE FUNCTION csp.now() RETURNS timestamptz
     AS 'MODULE_PATHNAME', 'csp_now_sql' LANGUAGE C STABLE PARALLEL SAFE;
@@ -36,24 +38,29 @@ CREATE FUNCTION csp.billing_cycle(term_start date, term_end date, term text,
 CREATE FUNCTION csp.billing_cycles(term_start date, term_end date, term text, billing_frequency text)
     RETURNS TABLE (cycle_start date, cycle_end date, days_in_cycle int)
     AS 'MODULE_PATHNAME', 'csp_billing_cycles' LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 12;
+COMMENT ON FUNCTION csp.billing_cycles(date,date,text,text) IS 'R11: every billing cycle of a term, first one clipped; days_in_cycle is the proration divisor';
 
 CREATE FUNCTION csp.prorate(unit_price numeric, quantity bigint, days int, days_in_cycle int, currency text)
     RETURNS numeric AS 'MODULE_PATHNAME', 'csp_prorate_sql' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
 CREATE FUNCTION csp.round_money(amount numeric, currency text)
     RETURNS numeric AS 'MODULE_PATHNAME', 'csp_round_money_sql' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION csp.round_money(numeric,text) IS 'R12: rounds an amount half away from zero to the currency''s minor unit';
 
 CREATE FUNCTION csp.currency_exponent(currency text)
     RETURNS int AS 'MODULE_PATHNAME', 'csp_currency_exponent_sql' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION csp.currency_exponent(text) IS 'R12: minor-unit exponent of an ISO 4217 currency (EUR 2, JPY 0)';
 
 CREATE FUNCTION csp.fx_rate_date(month date)
     RETURNS date AS 'MODULE_PATHNAME', 'csp_fx_rate_date' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
 CREATE FUNCTION csp.utc_date(at timestamptz)
     RETURNS date AS 'MODULE_PATHNAME', 'csp_utc_date' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION csp.utc_date(timestamp with time zone) IS 'R4.10: the UTC calendar date of an instant';
 
 CREATE FUNCTION csp.whole_days(from_at timestamptz, to_at timestamptz)
     RETURNS bigint AS 'MODULE_PATHNAME', 'csp_whole_days' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION csp.whole_days(timestamp with time zone,timestamp with time zone) IS 'R5.3: whole days between two instants';
 
 CREATE FUNCTION csp.invoice_period(on_date date, anniversary_day int DEFAULT NULL,
                                    OUT period_start date, OUT period_end date,
@@ -73,13 +80,17 @@ COMMENT ON FUNCTION csp.invoice_period(date, int) IS
 
 ------------------------------------------------------------------------------
 -- Audit log: append-only, written by the audit trigger on every state table
+-- (src/audit.c)
 ------------------------------------------------------------------------------
 CREATE FUNCTION csp.audit_trigger() RETURNS trigger
     AS 'MODULE_PATHNAME', 'csp_audit_trigger' LANGUAGE C;
+COMMENT ON FUNCTION csp.audit_trigger() IS 'Trigger: writes one audit row per changed row';
 CREATE FUNCTION csp.audit_buffer_trigger() RETURNS trigger
     AS 'MODULE_PATHNAME', 'csp_audit_buffer_trigger' LANGUAGE C;
+COMMENT ON FUNCTION csp.audit_buffer_trigger() IS 'Trigger: buffers audit rows of a statement and writes them when it ends';
 CREATE FUNCTION csp.append_only_trigger() RETURNS trigger
     AS 'MODULE_PATHNAME', 'csp_append_only_trigger' LANGUAGE C;
+COMMENT ON FUNCTION csp.append_only_trigger() IS 'Trigger: refuses UPDATE, DELETE and TRUNCATE on append-only tables (audit log, ledger)';
 
 CREATE SEQUENCE csp.audit_id_seq;
 CREATE TABLE csp.audit_log (
@@ -106,7 +117,7 @@ COMMENT ON TABLE csp.audit_log IS
     'Every state change: who, when (csp.now()), which API action, the row before and after. Append-only.';
 
 ------------------------------------------------------------------------------
--- R1 Billing hierarchy
+-- R1 Billing hierarchy (src/accounts.c; account roles: src/roles.c)
 ------------------------------------------------------------------------------
 CREATE SEQUENCE csp.billing_account_id_seq;
 CREATE TABLE csp.billing_account (
@@ -119,6 +130,7 @@ CREATE TABLE csp.billing_account (
     created_by          name        NOT NULL,
     created_at          timestamptz NOT NULL
 );
+COMMENT ON TABLE csp.billing_account IS 'Billing accounts (R1.1); written by csp.create_billing_account';
 
 -- R1.1: who may act on a billing account (its creator by default).
 CREATE TABLE csp.billing_account_role (
@@ -129,6 +141,7 @@ CREATE TABLE csp.billing_account_role (
     granted_at          timestamptz NOT NULL,
     PRIMARY KEY (billing_account_id, member)
 );
+COMMENT ON TABLE csp.billing_account_role IS 'Who may act on a billing account: owner, contributor or reader (R1.1)';
 
 CREATE SEQUENCE csp.billing_profile_id_seq;
 CREATE TABLE csp.billing_profile (
@@ -148,6 +161,7 @@ CREATE TABLE csp.billing_profile (
     PRIMARY KEY (billing_account_id, billing_profile_id),
     CHECK ((billing_model = 'legacy') = (anniversary_day IS NOT NULL))
 );
+COMMENT ON TABLE csp.billing_profile IS 'Billing profiles: one invoice per profile, currency and period (R1.2)';
 CREATE INDEX ON csp.billing_profile (billing_profile_id);
 
 CREATE SEQUENCE csp.invoice_section_id_seq;
@@ -162,13 +176,42 @@ CREATE TABLE csp.invoice_section (
     UNIQUE (billing_account_id, billing_profile_id, name),
     FOREIGN KEY (billing_account_id, billing_profile_id) REFERENCES csp.billing_profile
 );
+COMMENT ON TABLE csp.invoice_section IS 'Invoice sections of billing profiles (R1.3)';
 CREATE INDEX ON csp.invoice_section (invoice_section_id);
 -- R1.3: exactly one default section per profile
 CREATE UNIQUE INDEX invoice_section_one_default
     ON csp.invoice_section (billing_account_id, billing_profile_id) WHERE is_default;
 
+CREATE FUNCTION csp.create_billing_account(name text, country text, currency text)
+    RETURNS bigint AS 'MODULE_PATHNAME', 'csp_create_billing_account' LANGUAGE C
+    SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION csp.create_billing_account(text,text,text) IS 'R1.1: creates a billing account; the caller becomes its owner; returns its id';
+
+CREATE FUNCTION csp.grant_billing_account_role(billing_account_id bigint, member name,
+                                               account_role text DEFAULT 'owner')
+    RETURNS void AS 'MODULE_PATHNAME', 'csp_grant_billing_account_role' LANGUAGE C
+    SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION csp.grant_billing_account_role(bigint,name,text) IS 'R1.1: gives a role owner, contributor or reader rights on a billing account (owners only)';
+
+CREATE FUNCTION csp.create_billing_profile(billing_account_id bigint, name text, currency text DEFAULT NULL,
+                                           po_number text DEFAULT NULL, email_invoice boolean DEFAULT false,
+                                           bill_to jsonb DEFAULT '{}', billing_model text DEFAULT 'nce',
+                                           anniversary_day int DEFAULT NULL)
+    RETURNS bigint AS 'MODULE_PATHNAME', 'csp_create_billing_profile' LANGUAGE C
+    SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION csp.create_billing_profile(bigint,text,text,text,boolean,jsonb,text,integer) IS 'R1.2, R1.3: creates a billing profile (NCE or legacy) with its Default invoice section; returns its id';
+
+CREATE FUNCTION csp.create_invoice_section(billing_profile_id bigint, name text)
+    RETURNS bigint AS 'MODULE_PATHNAME', 'csp_create_invoice_section' LANGUAGE C
+    SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION csp.create_invoice_section(bigint,text) IS 'R1.3: adds an invoice section to a billing profile; returns its id';
+
 ------------------------------------------------------------------------------
--- R2 Partners
+-- R2 Partners (src/partners.c)
 ------------------------------------------------------------------------------
 CREATE TYPE csp.partner_kind AS ENUM ('direct_bill', 'indirect_provider', 'indirect_reseller');
 
@@ -187,9 +230,30 @@ CREATE TABLE csp.partner (
     FOREIGN KEY (billing_account_id, billing_profile_id) REFERENCES csp.billing_profile,
     CHECK ((billing_account_id IS NULL) = (billing_profile_id IS NULL))
 );
+COMMENT ON TABLE csp.partner IS 'Partners and their billing link (R1.5, R2)';
+
+CREATE FUNCTION csp.create_partner(partner_id text, name text, kind csp.partner_kind, country text,
+                                   status text DEFAULT 'active', indirect_provider_id text DEFAULT NULL)
+    RETURNS text AS 'MODULE_PATHNAME', 'csp_create_partner' LANGUAGE C
+    SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION csp.create_partner(text,text,csp.partner_kind,text,text,text) IS 'R2: creates a partner (direct bill, indirect provider or reseller); returns its id';
+
+CREATE FUNCTION csp.set_partner_status(partner_id text, status text)
+    RETURNS void AS 'MODULE_PATHNAME', 'csp_set_partner_status' LANGUAGE C
+    SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION csp.set_partner_status(text,text) IS 'R1.5: sets a partner''s status (active, pending, suspended, inactive)';
+
+CREATE FUNCTION csp.link_partner_billing(partner_id text, billing_account_id bigint,
+                                         billing_profile_id bigint, accept_mca boolean DEFAULT false)
+    RETURNS void AS 'MODULE_PATHNAME', 'csp_link_partner_billing' LANGUAGE C
+    SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION csp.link_partner_billing(text,bigint,bigint,boolean) IS 'R1.5: links a partner to the billing account and profile its purchases are billed to';
 
 ------------------------------------------------------------------------------
--- R3 Customers
+-- R3 Customers (src/customers.c)
 ------------------------------------------------------------------------------
 CREATE TABLE csp.customer (
     customer_id             uuid        NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
@@ -207,10 +271,39 @@ CREATE TABLE csp.customer (
     verification_changed_at timestamptz NOT NULL,
     created_at              timestamptz NOT NULL
 );
+COMMENT ON TABLE csp.customer IS 'Customers of partners (R3)';
 CREATE INDEX ON csp.customer (partner_id);
 
+CREATE FUNCTION csp.add_customer(partner_id text, legal_name text, country text, address jsonb DEFAULT '{}',
+                                 registration_id text DEFAULT NULL, phone text DEFAULT NULL,
+                                 email text DEFAULT NULL, mca_attested boolean DEFAULT false)
+    RETURNS uuid AS 'MODULE_PATHNAME', 'csp_add_customer' LANGUAGE C
+    SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION csp.add_customer(text,text,text,jsonb,text,text,text,boolean) IS 'R3.1-R3.3: adds a customer of a partner (pending verification); returns its id';
+
+CREATE FUNCTION csp.update_customer(customer_id uuid, legal_name text DEFAULT NULL, address jsonb DEFAULT NULL,
+                                    registration_id text DEFAULT NULL, phone text DEFAULT NULL,
+                                    email text DEFAULT NULL)
+    RETURNS void AS 'MODULE_PATHNAME', 'csp_update_customer' LANGUAGE C
+    SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION csp.update_customer(uuid,text,jsonb,text,text,text) IS 'R3.4: updates a customer''s details';
+
+CREATE FUNCTION csp.attest_mca(customer_id uuid)
+    RETURNS void AS 'MODULE_PATHNAME', 'csp_attest_mca' LANGUAGE C
+    SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION csp.attest_mca(uuid) IS 'R3.3: records the partner''s attestation that the customer accepted the MCA';
+
+CREATE FUNCTION csp.set_customer_verification(customer_id uuid, status text)
+    RETURNS void AS 'MODULE_PATHNAME', 'csp_set_customer_verification' LANGUAGE C
+    SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION csp.set_customer_verification(uuid,text) IS 'R3.4: sets a customer''s verification status (pending, approved, rejected)';
+
 ------------------------------------------------------------------------------
--- R4 Catalog, prices and exchange rates (global reference tables)
+-- R4 Catalog, prices and exchange rates: global reference tables (src/catalog.c)
 ------------------------------------------------------------------------------
 CREATE TABLE csp.product (
     sku_id              text        NOT NULL PRIMARY KEY,
@@ -226,6 +319,7 @@ CREATE TABLE csp.product (
     CHECK (addon_of IS NOT NULL OR (addon_min_ratio IS NULL AND addon_max_ratio IS NULL)),
     CHECK (addon_min_ratio IS NULL OR addon_max_ratio IS NULL OR addon_min_ratio <= addon_max_ratio)
 );
+COMMENT ON TABLE csp.product IS 'The catalog: SKUs (R4)';
 
 CREATE TABLE csp.upgrade_path (
     from_sku            text        NOT NULL REFERENCES csp.product,
@@ -234,6 +328,7 @@ CREATE TABLE csp.upgrade_path (
     PRIMARY KEY (from_sku, to_sku),
     CHECK (from_sku <> to_sku)
 );
+COMMENT ON TABLE csp.upgrade_path IS 'Allowed upgrades between SKUs (R8.1)';
 
 CREATE TABLE csp.price (
     sku_id              text        NOT NULL REFERENCES csp.product,
@@ -245,6 +340,7 @@ CREATE TABLE csp.price (
     set_at              timestamptz NOT NULL,
     PRIMARY KEY (sku_id, term, billing_frequency, currency, valid_from)
 );
+COMMENT ON TABLE csp.price IS 'Prices by SKU, term, frequency, currency and valid_from (R4.3)';
 
 CREATE TABLE csp.fx_rate (
     from_currency       text        NOT NULL,
@@ -255,14 +351,46 @@ CREATE TABLE csp.fx_rate (
     PRIMARY KEY (from_currency, to_currency, rate_date),
     CHECK (from_currency <> to_currency)
 );
+COMMENT ON TABLE csp.fx_rate IS 'Exchange rates by date (R12.3)';
+
+CREATE FUNCTION csp.add_product(sku_id text, name text, publisher text DEFAULT 'microsoft',
+                                billing_type text DEFAULT 'license', one_per_customer boolean DEFAULT false,
+                                trial_of text DEFAULT NULL, addon_of text[] DEFAULT NULL,
+                                addon_min_ratio numeric DEFAULT NULL, addon_max_ratio numeric DEFAULT NULL)
+    RETURNS text AS 'MODULE_PATHNAME', 'csp_add_product' LANGUAGE C
+    SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION csp.add_product(text,text,text,text,boolean,text,text[],numeric,numeric) IS 'R4: adds a SKU to the catalog (licence or usage, trial, add-on ratios); returns the SKU id';
+
+CREATE FUNCTION csp.add_upgrade_path(from_sku text, to_sku text)
+    RETURNS void AS 'MODULE_PATHNAME', 'csp_add_upgrade_path' LANGUAGE C
+    SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION csp.add_upgrade_path(text,text) IS 'R8.1: allows upgrades from one SKU to another';
+
+CREATE FUNCTION csp.set_price(sku_id text, term text, billing_frequency text, currency text,
+                              unit_price numeric, valid_from date DEFAULT '-infinity')
+    RETURNS void AS 'MODULE_PATHNAME', 'csp_set_price' LANGUAGE C
+    SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION csp.set_price(text,text,text,text,numeric,date) IS 'R4.3: sets a SKU''s price for a term, frequency and currency from valid_from';
+
+CREATE FUNCTION csp.set_fx_rate(from_currency text, to_currency text, rate_date date, rate numeric)
+    RETURNS void AS 'MODULE_PATHNAME', 'csp_set_fx_rate' LANGUAGE C
+    SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION csp.set_fx_rate(text,text,date,numeric) IS 'R12.3: records an exchange rate for a date';
 
 ------------------------------------------------------------------------------
--- R4-R6, R9 Subscriptions, seat lots and the charge ledger
+-- R4-R10 Subscriptions and seat lots (rows: src/subscription_store.c; rules:
+-- the subscription rooms, see README "Development")
 ------------------------------------------------------------------------------
 CREATE FUNCTION csp.subscription_lifecycle_trigger() RETURNS trigger
     AS 'MODULE_PATHNAME', 'csp_subscription_lifecycle_trigger' LANGUAGE C;
+COMMENT ON FUNCTION csp.subscription_lifecycle_trigger() IS 'Trigger: enforces the subscription state machine (R6.1)';
 CREATE FUNCTION csp.charge_ledger_trigger() RETURNS trigger
     AS 'MODULE_PATHNAME', 'csp_charge_ledger_trigger' LANGUAGE C;
+COMMENT ON FUNCTION csp.charge_ledger_trigger() IS 'Trigger: the charge ledger is append-only; only invoice_number may be set, once';
 
 CREATE TABLE csp.subscription (
     billing_account_id      bigint      NOT NULL,
@@ -306,6 +434,7 @@ CREATE TABLE csp.subscription (
     CHECK (term_end >= term_start),
     CHECK (cardinality(additional_resellers) <= 5)
 );
+COMMENT ON TABLE csp.subscription IS 'Subscriptions (R4-R9)';
 CREATE INDEX ON csp.subscription (subscription_id);
 CREATE INDEX ON csp.subscription (customer_id, sku_id);
 CREATE INDEX ON csp.subscription (parent_subscription_id) WHERE parent_subscription_id IS NOT NULL;
@@ -334,9 +463,101 @@ CREATE TABLE csp.seat_lot (
     PRIMARY KEY (billing_account_id, lot_id),
     FOREIGN KEY (billing_account_id, subscription_id) REFERENCES csp.subscription
 );
+COMMENT ON TABLE csp.seat_lot IS 'Seat lots: every increase of seats with its own 168-hour window (R5.2)';
 CREATE INDEX ON csp.seat_lot (billing_account_id, subscription_id, term_start);
 
--- The charge ledger: append-only; a line is only ever attached to an invoice
+CREATE FUNCTION csp.purchase(customer_id uuid, sku_id text, quantity int, term text DEFAULT 'P1Y',
+                             billing_frequency text DEFAULT 'monthly', auto_renew boolean DEFAULT true,
+                             invoice_section_id bigint DEFAULT NULL, coterminate_with uuid DEFAULT NULL,
+                             align_to_calendar_month boolean DEFAULT false, reseller_id text DEFAULT NULL,
+                             additional_resellers text[] DEFAULT '{}', friendly_name text DEFAULT NULL)
+    RETURNS uuid AS 'MODULE_PATHNAME', 'csp_purchase' LANGUAGE C
+    SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION csp.purchase(uuid,text,integer,text,text,boolean,bigint,uuid,boolean,text,text[],text) IS 'R3-R5, R9, R11: buys a subscription and posts its first charge; returns the subscription id';
+
+CREATE FUNCTION csp.change_quantity(subscription_id uuid, quantity int)
+    RETURNS void AS 'MODULE_PATHNAME', 'csp_change_quantity' LANGUAGE C
+    SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION csp.change_quantity(uuid,integer) IS 'R5: changes the seats; increases charge prorated, reductions only within 168 hours of a lot (R5.2)';
+
+CREATE FUNCTION csp.reducible_licenses(subscription_id uuid)
+    RETURNS TABLE (quantity int, reducible_until timestamptz)
+    AS 'MODULE_PATHNAME', 'csp_reducible_licenses' LANGUAGE C STABLE
+    SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION csp.reducible_licenses(uuid) IS 'R5.4: the seats still reducible per lot and until when';
+
+CREATE FUNCTION csp.suspend(subscription_id uuid)
+    RETURNS void AS 'MODULE_PATHNAME', 'csp_suspend' LANGUAGE C
+    SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION csp.suspend(uuid) IS 'R6.2: suspends a subscription';
+
+CREATE FUNCTION csp.reactivate(subscription_id uuid)
+    RETURNS void AS 'MODULE_PATHNAME', 'csp_reactivate' LANGUAGE C
+    SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION csp.reactivate(uuid) IS 'R6.2: reactivates a suspended subscription';
+
+CREATE FUNCTION csp.cancel(subscription_id uuid)
+    RETURNS void AS 'MODULE_PATHNAME', 'csp_cancel' LANGUAGE C
+    SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION csp.cancel(uuid) IS 'R6.3, R6.4: cancels a subscription inside its cancellation window, with a prorated refund';
+
+CREATE FUNCTION csp.set_auto_renew(subscription_id uuid, enabled boolean)
+    RETURNS void AS 'MODULE_PATHNAME', 'csp_set_auto_renew' LANGUAGE C
+    SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION csp.set_auto_renew(uuid,boolean) IS 'R6.5: turns renewal at term end on or off';
+
+CREATE FUNCTION csp.rename(subscription_id uuid, friendly_name text)
+    RETURNS void AS 'MODULE_PATHNAME', 'csp_rename' LANGUAGE C
+    SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION csp.rename(uuid,text) IS 'Sets the subscription''s friendly name';
+
+CREATE FUNCTION csp.schedule_change(subscription_id uuid, sku_id text DEFAULT NULL, quantity int DEFAULT NULL,
+                                    term text DEFAULT NULL, billing_frequency text DEFAULT NULL,
+                                    coterm_end date DEFAULT NULL)
+    RETURNS void AS 'MODULE_PATHNAME', 'csp_schedule_change' LANGUAGE C
+    SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION csp.schedule_change(uuid,text,integer,text,text,date) IS 'R7: schedules a SKU, quantity, term or frequency change for the renewal';
+
+CREATE FUNCTION csp.clear_scheduled_change(subscription_id uuid)
+    RETURNS void AS 'MODULE_PATHNAME', 'csp_clear_scheduled_change' LANGUAGE C
+    SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION csp.clear_scheduled_change(uuid) IS 'R7: removes the change scheduled for the renewal';
+
+CREATE FUNCTION csp.upgrade(subscription_id uuid, to_sku text, quantity int DEFAULT NULL,
+                            target_subscription_id uuid DEFAULT NULL)
+    RETURNS uuid AS 'MODULE_PATHNAME', 'csp_upgrade' LANGUAGE C
+    SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION csp.upgrade(uuid,text,integer,uuid) IS 'R8: upgrades seats to another SKU; returns the target subscription';
+
+CREATE FUNCTION csp.convert_trial(subscription_id uuid, quantity int DEFAULT 25, term text DEFAULT 'P1Y',
+                                  billing_frequency text DEFAULT 'monthly',
+                                  target_subscription_id uuid DEFAULT NULL)
+    RETURNS uuid AS 'MODULE_PATHNAME', 'csp_convert_trial' LANGUAGE C
+    SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION csp.convert_trial(uuid,integer,text,text,uuid) IS 'R9.3: converts a trial into a paid subscription; returns the paid subscription';
+
+CREATE FUNCTION csp.transfer(subscription_id uuid, to_partner_id text)
+    RETURNS uuid AS 'MODULE_PATHNAME', 'csp_transfer' LANGUAGE C
+    SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION csp.transfer(uuid,text) IS 'R10: transfers a subscription to another partner; returns the new subscription';
+
+------------------------------------------------------------------------------
+-- R11-R12 The charge ledger (src/ledger.c; usage lines: src/usage.c)
+------------------------------------------------------------------------------
+-- Append-only; a line is only ever attached to an invoice
 CREATE SEQUENCE csp.charge_id_seq;
 CREATE TABLE csp.charge (
     billing_account_id      bigint      NOT NULL,
@@ -375,6 +596,7 @@ CREATE TABLE csp.charge (
     FOREIGN KEY (billing_account_id, refunds_charge_id) REFERENCES csp.charge,
     CHECK (charge_end >= charge_start)
 );
+COMMENT ON TABLE csp.charge IS 'The charge ledger: append-only; a line is only ever attached to an invoice (R11)';
 CREATE INDEX ON csp.charge (billing_account_id, subscription_id, charge_start);
 CREATE INDEX charge_unbilled ON csp.charge (billing_account_id, billing_profile_id, posted_at)
     WHERE invoice_number IS NULL;
@@ -386,8 +608,17 @@ CREATE TRIGGER ledger BEFORE UPDATE OR DELETE ON csp.charge
 CREATE TRIGGER ledger_no_truncate BEFORE TRUNCATE ON csp.charge
     FOR EACH STATEMENT EXECUTE FUNCTION csp.append_only_trigger();
 
+CREATE FUNCTION csp.record_usage(subscription_id uuid, usage_date date, meter_id text, quantity numeric,
+                                 unit_price numeric, currency text DEFAULT 'USD')
+    RETURNS void AS 'MODULE_PATHNAME', 'csp_record_usage' LANGUAGE C
+    SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION csp.record_usage(uuid, date, text, numeric, numeric, text) IS
+    'R11.3: posts a usage line (unit_price in currency, converted at the rate of the usage month, R12.3) to a usage-based subscription';
+
 ------------------------------------------------------------------------------
--- R13-R14 Invoices, payments and credit notes
+-- R13-R14 Invoices, payments and credit notes (src/invoice_store.c,
+-- src/invoicing.c; src/payment_store.c, src/payments.c)
 ------------------------------------------------------------------------------
 -- Document numbers: G and nine digits, never reused (the sequence never cycles).
 CREATE SEQUENCE csp.invoice_number_seq MINVALUE 1 MAXVALUE 999999999 NO CYCLE;
@@ -510,13 +741,6 @@ SELECT pg_catalog.pg_extension_config_dump('csp.payment_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('csp.payment_allocation', '');
 SELECT pg_catalog.pg_extension_config_dump('csp.payment_allocation_id_seq', '');
 
-CREATE FUNCTION csp.record_usage(subscription_id uuid, usage_date date, meter_id text, quantity numeric,
-                                 unit_price numeric, currency text DEFAULT 'USD')
-    RETURNS void AS 'MODULE_PATHNAME', 'csp_record_usage' LANGUAGE C
-    SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION csp.record_usage(uuid, date, text, numeric, numeric, text) IS
-    'R11.3: posts a usage line (unit_price in currency, converted at the rate of the usage month, R12.3) to a usage-based subscription';
-
 CREATE FUNCTION csp.run_invoicing(as_of timestamptz DEFAULT csp.now())
     RETURNS int AS 'MODULE_PATHNAME', 'csp_run_invoicing' LANGUAGE C
     SET search_path = pg_catalog, pg_temp;
@@ -549,16 +773,6 @@ CREATE FUNCTION csp.apply_credit_note(billing_profile_id bigint, amount numeric,
     SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION csp.apply_credit_note(bigint, numeric, text, jsonb, text) IS
     'R14.7: a credit note paying the most recent invoices with an amount due, or as allocated';
-
-GRANT EXECUTE ON FUNCTION csp.run_invoicing(timestamptz) TO csp_global_admin;
-GRANT EXECUTE ON FUNCTION
-    csp.void_and_rebill(text, text, jsonb),
-    csp.record_payment(bigint, numeric, text, timestamptz, jsonb, text, text),
-    csp.allocate_payment(bigint, text, numeric),
-    csp.apply_credit_note(bigint, numeric, text, jsonb, text)
-    TO csp_global_admin, csp_billing_admin;
-GRANT EXECUTE ON FUNCTION csp.record_usage(uuid, date, text, numeric, numeric, text)
-    TO csp_global_admin, csp_admin_agent, csp_sales_agent, csp_billing_admin;
 
 CREATE VIEW csp.billing_overview WITH (security_invoker = true) AS
     SELECT i.billing_account_id, i.billing_profile_id, i.invoice_number, i.document_type,
@@ -682,7 +896,61 @@ COMMENT ON COLUMN csp.invoice_section_totals.lines IS 'Number of lines of the se
 COMMENT ON COLUMN csp.invoice_section_totals.total IS 'Sum of those lines; the sections of a document sum to its total';
 
 ------------------------------------------------------------------------------
--- Billing-profile roles and row-level security (API.md "Roles")
+-- Jobs (src/jobs.c, src/renewals.c, src/job_batch.c, src/invoicing.c; pg_cron:
+-- src/cron.c): run_renewals, run_cycle_charges, tick, and their schedule.
+-- DROP EXTENSION unschedules the jobs first (an event trigger).
+------------------------------------------------------------------------------
+
+CREATE FUNCTION csp.run_cycle_charges(as_of timestamptz DEFAULT csp.now())
+    RETURNS int AS 'MODULE_PATHNAME', 'csp_run_cycle_charges' LANGUAGE C
+    SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION csp.run_cycle_charges(timestamp with time zone) IS 'R11.1: posts every billing-cycle charge due up to as_of; returns the charges posted';
+
+CREATE FUNCTION csp.run_renewals(as_of timestamptz DEFAULT csp.now())
+    RETURNS int AS 'MODULE_PATHNAME', 'csp_run_renewals' LANGUAGE C
+    SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION csp.run_renewals(timestamp with time zone) IS 'R6.6, R6.7: renews (or expires) every term that ended before as_of''s date; returns the subscriptions processed';
+
+-- All three jobs, in order, as of one instant (what a scheduler calls).  A
+-- plain SQL function: it only sequences the C jobs, each idempotent.
+CREATE FUNCTION csp.tick(as_of timestamptz DEFAULT csp.now()) RETURNS void
+    LANGUAGE sql SET search_path = pg_catalog, pg_temp
+    BEGIN ATOMIC
+        SELECT csp.run_renewals(as_of);
+        SELECT csp.run_cycle_charges(as_of);
+        SELECT csp.run_invoicing(as_of);
+    END;
+
+COMMENT ON FUNCTION csp.tick(timestamptz) IS
+    'Runs csp.run_renewals, csp.run_cycle_charges and csp.run_invoicing as of one instant';
+
+-- pg_cron: run with the caller's rights, so the jobs belong to the caller
+CREATE FUNCTION csp.schedule_jobs()
+    RETURNS void AS 'MODULE_PATHNAME', 'csp_schedule_jobs' LANGUAGE C SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION csp.unschedule_jobs()
+    RETURNS void AS 'MODULE_PATHNAME', 'csp_unschedule_jobs' LANGUAGE C SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION csp.schedule_jobs() IS
+    'Registers the pg_cron job csp_billing_daily: csp.tick() at 00:05 UTC every day (renewals, cycle charges, and invoicing of every period that has ended, R6.6, R13.1); removes the jobs of earlier versions';
+
+COMMENT ON FUNCTION csp.unschedule_jobs() IS
+    'Removes the billing jobs from pg_cron (DROP EXTENSION csp_billing does it too)';
+
+CREATE FUNCTION csp.drop_jobs_trigger() RETURNS event_trigger
+    AS 'MODULE_PATHNAME', 'csp_drop_jobs_trigger' LANGUAGE C;
+
+COMMENT ON FUNCTION csp.drop_jobs_trigger() IS
+    'Event trigger: DROP EXTENSION csp_billing unschedules the billing jobs first, so none is left behind';
+
+CREATE EVENT TRIGGER csp_billing_drop_jobs ON ddl_command_start
+    WHEN TAG IN ('DROP EXTENSION')
+    EXECUTE FUNCTION csp.drop_jobs_trigger();
+
+------------------------------------------------------------------------------
+-- Billing-profile roles and row-level security (API.md "Roles"; src/profile_roles.c)
 ------------------------------------------------------------------------------
 -- Who holds which role on a billing profile, keyed by role OID (regrole:
 -- shows the current name; a rename keeps the limit, a new role created
@@ -789,7 +1057,7 @@ CREATE POLICY by_profile ON csp.audit_log FOR SELECT
               = ANY ((SELECT csp.profile_scope())::bigint[]));
 
 ------------------------------------------------------------------------------
--- Audit every state table
+-- Audit every state table (src/audit.c)
 ------------------------------------------------------------------------------
 CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON csp.billing_account
     FOR EACH ROW EXECUTE FUNCTION csp.audit_trigger('billing_account_id');
@@ -819,179 +1087,6 @@ CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON csp.seat_lot
     FOR EACH ROW EXECUTE FUNCTION csp.audit_buffer_trigger('lot_id');
 
 ------------------------------------------------------------------------------
--- Set-up functions (R1-R4, R12)
-------------------------------------------------------------------------------
-CREATE FUNCTION csp.create_partner(partner_id text, name text, kind csp.partner_kind, country text,
-                                   status text DEFAULT 'active', indirect_provider_id text DEFAULT NULL)
-    RETURNS text AS 'MODULE_PATHNAME', 'csp_create_partner' LANGUAGE C
-    SET search_path = pg_catalog, pg_temp;
-
-CREATE FUNCTION csp.set_partner_status(partner_id text, status text)
-    RETURNS void AS 'MODULE_PATHNAME', 'csp_set_partner_status' LANGUAGE C
-    SET search_path = pg_catalog, pg_temp;
-
-CREATE FUNCTION csp.create_billing_account(name text, country text, currency text)
-    RETURNS bigint AS 'MODULE_PATHNAME', 'csp_create_billing_account' LANGUAGE C
-    SET search_path = pg_catalog, pg_temp;
-
-CREATE FUNCTION csp.grant_billing_account_role(billing_account_id bigint, member name,
-                                               account_role text DEFAULT 'owner')
-    RETURNS void AS 'MODULE_PATHNAME', 'csp_grant_billing_account_role' LANGUAGE C
-    SET search_path = pg_catalog, pg_temp;
-
-CREATE FUNCTION csp.create_billing_profile(billing_account_id bigint, name text, currency text DEFAULT NULL,
-                                           po_number text DEFAULT NULL, email_invoice boolean DEFAULT false,
-                                           bill_to jsonb DEFAULT '{}', billing_model text DEFAULT 'nce',
-                                           anniversary_day int DEFAULT NULL)
-    RETURNS bigint AS 'MODULE_PATHNAME', 'csp_create_billing_profile' LANGUAGE C
-    SET search_path = pg_catalog, pg_temp;
-
-CREATE FUNCTION csp.create_invoice_section(billing_profile_id bigint, name text)
-    RETURNS bigint AS 'MODULE_PATHNAME', 'csp_create_invoice_section' LANGUAGE C
-    SET search_path = pg_catalog, pg_temp;
-
-CREATE FUNCTION csp.link_partner_billing(partner_id text, billing_account_id bigint,
-                                         billing_profile_id bigint, accept_mca boolean DEFAULT false)
-    RETURNS void AS 'MODULE_PATHNAME', 'csp_link_partner_billing' LANGUAGE C
-    SET search_path = pg_catalog, pg_temp;
-
-CREATE FUNCTION csp.add_customer(partner_id text, legal_name text, country text, address jsonb DEFAULT '{}',
-                                 registration_id text DEFAULT NULL, phone text DEFAULT NULL,
-                                 email text DEFAULT NULL, mca_attested boolean DEFAULT false)
-    RETURNS uuid AS 'MODULE_PATHNAME', 'csp_add_customer' LANGUAGE C
-    SET search_path = pg_catalog, pg_temp;
-
-CREATE FUNCTION csp.update_customer(customer_id uuid, legal_name text DEFAULT NULL, address jsonb DEFAULT NULL,
-                                    registration_id text DEFAULT NULL, phone text DEFAULT NULL,
-                                    email text DEFAULT NULL)
-    RETURNS void AS 'MODULE_PATHNAME', 'csp_update_customer' LANGUAGE C
-    SET search_path = pg_catalog, pg_temp;
-
-CREATE FUNCTION csp.attest_mca(customer_id uuid)
-    RETURNS void AS 'MODULE_PATHNAME', 'csp_attest_mca' LANGUAGE C
-    SET search_path = pg_catalog, pg_temp;
-
-CREATE FUNCTION csp.set_customer_verification(customer_id uuid, status text)
-    RETURNS void AS 'MODULE_PATHNAME', 'csp_set_customer_verification' LANGUAGE C
-    SET search_path = pg_catalog, pg_temp;
-
-CREATE FUNCTION csp.add_product(sku_id text, name text, publisher text DEFAULT 'microsoft',
-                                billing_type text DEFAULT 'license', one_per_customer boolean DEFAULT false,
-                                trial_of text DEFAULT NULL, addon_of text[] DEFAULT NULL,
-                                addon_min_ratio numeric DEFAULT NULL, addon_max_ratio numeric DEFAULT NULL)
-    RETURNS text AS 'MODULE_PATHNAME', 'csp_add_product' LANGUAGE C
-    SET search_path = pg_catalog, pg_temp;
-
-CREATE FUNCTION csp.add_upgrade_path(from_sku text, to_sku text)
-    RETURNS void AS 'MODULE_PATHNAME', 'csp_add_upgrade_path' LANGUAGE C
-    SET search_path = pg_catalog, pg_temp;
-
-CREATE FUNCTION csp.set_price(sku_id text, term text, billing_frequency text, currency text,
-                              unit_price numeric, valid_from date DEFAULT '-infinity')
-    RETURNS void AS 'MODULE_PATHNAME', 'csp_set_price' LANGUAGE C
-    SET search_path = pg_catalog, pg_temp;
-
-CREATE FUNCTION csp.set_fx_rate(from_currency text, to_currency text, rate_date date, rate numeric)
-    RETURNS void AS 'MODULE_PATHNAME', 'csp_set_fx_rate' LANGUAGE C
-    SET search_path = pg_catalog, pg_temp;
-
-------------------------------------------------------------------------------
--- Subscription functions (R4-R6, R9, R11)
-------------------------------------------------------------------------------
-CREATE FUNCTION csp.purchase(customer_id uuid, sku_id text, quantity int, term text DEFAULT 'P1Y',
-                             billing_frequency text DEFAULT 'monthly', auto_renew boolean DEFAULT true,
-                             invoice_section_id bigint DEFAULT NULL, coterminate_with uuid DEFAULT NULL,
-                             align_to_calendar_month boolean DEFAULT false, reseller_id text DEFAULT NULL,
-                             additional_resellers text[] DEFAULT '{}', friendly_name text DEFAULT NULL)
-    RETURNS uuid AS 'MODULE_PATHNAME', 'csp_purchase' LANGUAGE C
-    SET search_path = pg_catalog, pg_temp;
-
-CREATE FUNCTION csp.change_quantity(subscription_id uuid, quantity int)
-    RETURNS void AS 'MODULE_PATHNAME', 'csp_change_quantity' LANGUAGE C
-    SET search_path = pg_catalog, pg_temp;
-
-CREATE FUNCTION csp.reducible_licenses(subscription_id uuid)
-    RETURNS TABLE (quantity int, reducible_until timestamptz)
-    AS 'MODULE_PATHNAME', 'csp_reducible_licenses' LANGUAGE C STABLE
-    SET search_path = pg_catalog, pg_temp;
-
-CREATE FUNCTION csp.suspend(subscription_id uuid)
-    RETURNS void AS 'MODULE_PATHNAME', 'csp_suspend' LANGUAGE C
-    SET search_path = pg_catalog, pg_temp;
-
-CREATE FUNCTION csp.reactivate(subscription_id uuid)
-    RETURNS void AS 'MODULE_PATHNAME', 'csp_reactivate' LANGUAGE C
-    SET search_path = pg_catalog, pg_temp;
-
-CREATE FUNCTION csp.cancel(subscription_id uuid)
-    RETURNS void AS 'MODULE_PATHNAME', 'csp_cancel' LANGUAGE C
-    SET search_path = pg_catalog, pg_temp;
-
-CREATE FUNCTION csp.set_auto_renew(subscription_id uuid, enabled boolean)
-    RETURNS void AS 'MODULE_PATHNAME', 'csp_set_auto_renew' LANGUAGE C
-    SET search_path = pg_catalog, pg_temp;
-
-CREATE FUNCTION csp.rename(subscription_id uuid, friendly_name text)
-    RETURNS void AS 'MODULE_PATHNAME', 'csp_rename' LANGUAGE C
-    SET search_path = pg_catalog, pg_temp;
-
-CREATE FUNCTION csp.run_cycle_charges(as_of timestamptz DEFAULT csp.now())
-    RETURNS int AS 'MODULE_PATHNAME', 'csp_run_cycle_charges' LANGUAGE C
-    SET search_path = pg_catalog, pg_temp;
-
-------------------------------------------------------------------------------
--- Term engine (R6.6-R10): renewals, scheduled changes, upgrades, trials, transfers
-------------------------------------------------------------------------------
-CREATE FUNCTION csp.run_renewals(as_of timestamptz DEFAULT csp.now())
-    RETURNS int AS 'MODULE_PATHNAME', 'csp_run_renewals' LANGUAGE C
-    SET search_path = pg_catalog, pg_temp;
-
-CREATE FUNCTION csp.schedule_change(subscription_id uuid, sku_id text DEFAULT NULL, quantity int DEFAULT NULL,
-                                    term text DEFAULT NULL, billing_frequency text DEFAULT NULL,
-                                    coterm_end date DEFAULT NULL)
-    RETURNS void AS 'MODULE_PATHNAME', 'csp_schedule_change' LANGUAGE C
-    SET search_path = pg_catalog, pg_temp;
-
-CREATE FUNCTION csp.clear_scheduled_change(subscription_id uuid)
-    RETURNS void AS 'MODULE_PATHNAME', 'csp_clear_scheduled_change' LANGUAGE C
-    SET search_path = pg_catalog, pg_temp;
-
-CREATE FUNCTION csp.upgrade(subscription_id uuid, to_sku text, quantity int DEFAULT NULL,
-                            target_subscription_id uuid DEFAULT NULL)
-    RETURNS uuid AS 'MODULE_PATHNAME', 'csp_upgrade' LANGUAGE C
-    SET search_path = pg_catalog, pg_temp;
-
-CREATE FUNCTION csp.convert_trial(subscription_id uuid, quantity int DEFAULT 25, term text DEFAULT 'P1Y',
-                                  billing_frequency text DEFAULT 'monthly',
-                                  target_subscription_id uuid DEFAULT NULL)
-    RETURNS uuid AS 'MODULE_PATHNAME', 'csp_convert_trial' LANGUAGE C
-    SET search_path = pg_catalog, pg_temp;
-
-CREATE FUNCTION csp.transfer(subscription_id uuid, to_partner_id text)
-    RETURNS uuid AS 'MODULE_PATHNAME', 'csp_transfer' LANGUAGE C
-    SET search_path = pg_catalog, pg_temp;
-
--- All three jobs, in order, as of one instant (what a scheduler calls).  A
--- plain SQL function: it only sequences the C jobs, each idempotent.
-CREATE FUNCTION csp.tick(as_of timestamptz DEFAULT csp.now()) RETURNS void
-    LANGUAGE sql SET search_path = pg_catalog, pg_temp
-    BEGIN ATOMIC
-        SELECT csp.run_renewals(as_of);
-        SELECT csp.run_cycle_charges(as_of);
-        SELECT csp.run_invoicing(as_of);
-    END;
-COMMENT ON FUNCTION csp.tick(timestamptz) IS
-    'Runs csp.run_renewals, csp.run_cycle_charges and csp.run_invoicing as of one instant';
-
--- pg_cron: run with the caller's rights, so the jobs belong to the caller
-CREATE FUNCTION csp.schedule_jobs()
-    RETURNS void AS 'MODULE_PATHNAME', 'csp_schedule_jobs' LANGUAGE C SET search_path = pg_catalog, pg_temp;
-CREATE FUNCTION csp.unschedule_jobs()
-    RETURNS void AS 'MODULE_PATHNAME', 'csp_unschedule_jobs' LANGUAGE C SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION csp.schedule_jobs() IS
-    'Registers pg_cron jobs: renewals and cycle charges daily at 00:05 UTC, invoicing on the 1st at 00:30 UTC';
-
-------------------------------------------------------------------------------
 -- Views of the public contract (security_invoker: the caller's rights apply)
 ------------------------------------------------------------------------------
 CREATE VIEW csp.customers WITH (security_invoker = true) AS
@@ -1018,6 +1113,15 @@ CREATE VIEW csp.partners WITH (security_invoker = true) AS
            billing_account_id, billing_profile_id, linked_at
       FROM csp.partner;
 COMMENT ON VIEW csp.partners IS 'Partners and their current billing link (R1.5, R2)';
+COMMENT ON COLUMN csp.partners.partner_id IS 'Partner id (MPN-like text key)';
+COMMENT ON COLUMN csp.partners.name IS 'Partner name';
+COMMENT ON COLUMN csp.partners.kind IS 'direct_bill, indirect_provider or indirect_reseller (R2)';
+COMMENT ON COLUMN csp.partners.country IS 'ISO 3166-1 alpha-2 country of the partner';
+COMMENT ON COLUMN csp.partners.status IS 'active, pending, suspended or inactive (R1.5)';
+COMMENT ON COLUMN csp.partners.indirect_provider_id IS 'For an indirect reseller: its indirect provider (R2.3)';
+COMMENT ON COLUMN csp.partners.billing_account_id IS 'Billing account the partner is currently linked to (R1.5), or NULL';
+COMMENT ON COLUMN csp.partners.billing_profile_id IS 'Billing profile new purchases are billed to (R1.5), or NULL';
+COMMENT ON COLUMN csp.partners.linked_at IS 'When the current billing link was made';
 
 CREATE VIEW csp.billing_profiles WITH (security_invoker = true) AS
     SELECT p.billing_account_id, a.name AS billing_account_name, p.billing_profile_id, p.name,
@@ -1026,7 +1130,17 @@ CREATE VIEW csp.billing_profiles WITH (security_invoker = true) AS
       FROM csp.billing_profile p
       JOIN csp.billing_account a USING (billing_account_id);
 COMMENT ON VIEW csp.billing_profiles IS 'Billing profiles with their billing account (R1.1, R1.2)';
-
+COMMENT ON COLUMN csp.billing_profiles.billing_account_id IS 'Billing account of the profile (R1.1)';
+COMMENT ON COLUMN csp.billing_profiles.billing_account_name IS 'Name of the billing account';
+COMMENT ON COLUMN csp.billing_profiles.billing_profile_id IS 'Billing profile id (R1.2)';
+COMMENT ON COLUMN csp.billing_profiles.name IS 'Profile name';
+COMMENT ON COLUMN csp.billing_profiles.currency IS 'Billing currency of the profile''s invoices (R12.1)';
+COMMENT ON COLUMN csp.billing_profiles.po_number IS 'Purchase order number printed on the invoices';
+COMMENT ON COLUMN csp.billing_profiles.email_invoice IS 'Invoices are sent by email';
+COMMENT ON COLUMN csp.billing_profiles.bill_to IS 'Bill-to address (jsonb object) printed on the invoices';
+COMMENT ON COLUMN csp.billing_profiles.billing_model IS 'nce (calendar-month periods) or legacy (anniversary-day periods), R13.1';
+COMMENT ON COLUMN csp.billing_profiles.anniversary_day IS 'Legacy profiles: day of the month a billing period starts (1-28); NULL for NCE';
+COMMENT ON COLUMN csp.billing_profiles.mca_accepted_at IS 'When the Microsoft Customer Agreement was accepted for the billing account (R1.5)';
 
 CREATE VIEW csp.subscriptions WITH (security_invoker = true) AS
     SELECT s.subscription_id, s.customer_id, s.partner_id, s.sku_id, s.quantity, s.status,
@@ -1108,6 +1222,29 @@ COMMENT ON COLUMN csp.line_items.written_at IS 'Real time the line was written (
 CREATE VIEW csp.unbilled_charges WITH (security_invoker = true) AS
     SELECT * FROM csp.line_items WHERE invoice_number IS NULL;
 COMMENT ON VIEW csp.unbilled_charges IS 'Charges not yet on an invoice (R11.4)';
+COMMENT ON COLUMN csp.unbilled_charges.invoice_number IS 'Invoice the line is billed on; NULL while unbilled';
+COMMENT ON COLUMN csp.unbilled_charges.billing_profile_id IS 'Billing profile invoiced';
+COMMENT ON COLUMN csp.unbilled_charges.invoice_section_id IS 'Invoice section the line is grouped under';
+COMMENT ON COLUMN csp.unbilled_charges.partner_id IS 'Partner of record';
+COMMENT ON COLUMN csp.unbilled_charges.customer_id IS 'Customer (R13.2: reconciliation lines carry the CustomerId)';
+COMMENT ON COLUMN csp.unbilled_charges.customer_name IS 'Customer legal name';
+COMMENT ON COLUMN csp.unbilled_charges.subscription_id IS 'Subscription charged';
+COMMENT ON COLUMN csp.unbilled_charges.sku_id IS 'Product SKU';
+COMMENT ON COLUMN csp.unbilled_charges.charge_type IS 'new, renew, cycleCharge, addQuantity, removeQuantity, moveQuantity, cancelImmediate, convert, changeBillingPlan, customerCredit, extendTerm or usage';
+COMMENT ON COLUMN csp.unbilled_charges.charge_start IS 'First day charged (UTC date)';
+COMMENT ON COLUMN csp.unbilled_charges.charge_end IS 'Last day charged, inclusive';
+COMMENT ON COLUMN csp.unbilled_charges.posted_at IS 'When the line was posted (csp.now())';
+COMMENT ON COLUMN csp.unbilled_charges.quantity IS 'Seats charged; the signed delta for quantity changes and refunds';
+COMMENT ON COLUMN csp.unbilled_charges.unit_price IS 'Price per seat per full billing cycle, in the pricing currency';
+COMMENT ON COLUMN csp.unbilled_charges.days_charged IS 'Days charged: charge_end - charge_start + 1';
+COMMENT ON COLUMN csp.unbilled_charges.days_in_cycle IS 'Days in the full billing cycle: the proration divisor';
+COMMENT ON COLUMN csp.unbilled_charges.amount IS 'round(unit_price * fx_rate * quantity * days_charged / days_in_cycle) to the currency''s minor unit';
+COMMENT ON COLUMN csp.unbilled_charges.currency IS 'Billing currency (the profile''s)';
+COMMENT ON COLUMN csp.unbilled_charges.pricing_currency IS 'Currency of unit_price (USD for USD-priced products, R12.2)';
+COMMENT ON COLUMN csp.unbilled_charges.fx_rate IS 'Pricing to billing currency rate of the posting month (R12.3); 1 when the same';
+COMMENT ON COLUMN csp.unbilled_charges.reference_id IS 'Shared by the lines of one action';
+COMMENT ON COLUMN csp.unbilled_charges.charge_id IS 'Ledger line id';
+COMMENT ON COLUMN csp.unbilled_charges.written_at IS 'Real time the line was written (transaction_timestamp()); differs from posted_at for back-fills and for due items posted by a late job';
 
 ------------------------------------------------------------------------------
 -- pg_dump keeps the data of every table and sequence
@@ -1134,7 +1271,94 @@ SELECT pg_catalog.pg_extension_config_dump('csp.charge', '');
 SELECT pg_catalog.pg_extension_config_dump('csp.charge_id_seq', '');
 
 ------------------------------------------------------------------------------
--- Privileges: nothing for PUBLIC; each group role gets what API.md grants it
+-- Reconciliation files in Partner Center's vocabulary (issue 14, R13.2;
+-- src/recon.c)
+------------------------------------------------------------------------------
+-- Columns spelled and ordered as Partner Center's files, so a finance
+-- team's spreadsheets read them unchanged:
+--   COPY (SELECT * FROM csp.recon_invoice_line_items('G000000001'))
+--     TO STDOUT WITH (FORMAT csv, HEADER)
+-- Columns the engine does not model are NULL (README "Reconciliation
+-- files").  They run with their owner's rights (src/entry.c): a finance user
+-- limited to one billing profile cannot read customers, products or
+-- subscriptions; src/recon.c applies csp.visible_profile as the caller, and a document or profile the
+-- caller may not see is NC404.
+CREATE FUNCTION csp.recon_invoice_line_items(invoice_number text)
+    RETURNS TABLE ("PartnerId" text, "CustomerId" uuid, "CustomerName" text, "CustomerDomainName" text,
+                   "CustomerCountry" text, "InvoiceNumber" text, "MpnId" text, "ResellerMpnId" text,
+                   "OrderId" text, "OrderDate" date, "ProductId" text, "SkuId" text,
+                   "AvailabilityId" text, "SkuName" text, "ProductName" text, "ChargeType" text,
+                   "UnitPrice" numeric, "Quantity" numeric, "Subtotal" numeric, "TaxTotal" numeric,
+                   "Total" numeric, "Currency" text, "PriceAdjustmentDescription" text,
+                   "PublisherName" text, "PublisherId" text, "SubscriptionDescription" text,
+                   "SubscriptionId" uuid, "ChargeStartDate" date, "ChargeEndDate" date,
+                   "TermAndBillingCycle" text, "EffectiveUnitPrice" numeric, "UnitType" text,
+                   "AlternateId" text, "BillableQuantity" numeric, "BillingFrequency" text,
+                   "PricingCurrency" text, "PCToBCExchangeRate" numeric, "PCToBCExchangeRateDate" date,
+                   "MeterDescription" text, "ReservationOrderId" text, "CreditReasonCode" text,
+                   "SubscriptionStartDate" date, "SubscriptionEndDate" date, "ReferenceId" uuid,
+                   "ProductQualifiers" text, "PromotionId" text)
+    AS 'MODULE_PATHNAME', 'csp_recon_invoice_line_items' LANGUAGE C STABLE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION csp.recon_invoice_line_items(text) IS
+    'Partner Center''s BilledOneTimeInvoiceLineItems file of one document (invoice, void note or rebill): one row per line, Total sums to the document''s total; unmodelled columns empty';
+
+CREATE FUNCTION csp.recon_unbilled_line_items(billing_profile_id bigint,
+                                              on_date date DEFAULT csp.utc_date(csp.now()))
+    RETURNS TABLE ("PartnerId" text, "CustomerId" uuid, "CustomerName" text, "CustomerDomainName" text,
+                   "CustomerCountry" text, "InvoiceNumber" text, "MpnId" text, "ResellerMpnId" text,
+                   "OrderId" text, "OrderDate" date, "ProductId" text, "SkuId" text,
+                   "AvailabilityId" text, "SkuName" text, "ProductName" text, "ChargeType" text,
+                   "UnitPrice" numeric, "Quantity" numeric, "Subtotal" numeric, "TaxTotal" numeric,
+                   "Total" numeric, "Currency" text, "PriceAdjustmentDescription" text,
+                   "PublisherName" text, "PublisherId" text, "SubscriptionDescription" text,
+                   "SubscriptionId" uuid, "ChargeStartDate" date, "ChargeEndDate" date,
+                   "TermAndBillingCycle" text, "EffectiveUnitPrice" numeric, "UnitType" text,
+                   "AlternateId" text, "BillableQuantity" numeric, "BillingFrequency" text,
+                   "PricingCurrency" text, "PCToBCExchangeRate" numeric, "PCToBCExchangeRateDate" date,
+                   "MeterDescription" text, "ReservationOrderId" text, "CreditReasonCode" text,
+                   "SubscriptionStartDate" date, "SubscriptionEndDate" date, "ReferenceId" uuid,
+                   "ProductQualifiers" text, "PromotionId" text)
+    AS 'MODULE_PATHNAME', 'csp_recon_unbilled_line_items' LANGUAGE C STABLE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION csp.recon_unbilled_line_items(bigint, date) IS
+    'The unbilled variant of csp.recon_invoice_line_items: lines of the profile not billed yet, posted up to the end of the billing period containing on_date (default today); InvoiceNumber empty';
+
+CREATE FUNCTION csp.recon_daily_rated_usage(invoice_number text)
+    RETURNS TABLE ("PartnerId" text, "PartnerName" text, "CustomerId" uuid, "CustomerName" text,
+                   "CustomerDomainName" text, "CustomerCountry" text, "MpnId" text, "Tier2MpnId" text,
+                   "InvoiceNumber" text, "ProductId" text, "SkuId" text, "AvailabilityId" text,
+                   "SkuName" text, "ProductName" text, "PublisherName" text, "PublisherId" text,
+                   "SubscriptionDescription" text, "SubscriptionId" uuid, "ChargeStartDate" date,
+                   "ChargeEndDate" date, "UsageDate" date, "MeterType" text, "MeterCategory" text,
+                   "MeterId" text, "MeterSubCategory" text, "MeterName" text, "MeterRegion" text,
+                   "Unit" text, "ResourceLocation" text, "ConsumedService" text, "ResourceGroup" text,
+                   "ResourceURI" text, "ChargeType" text, "UnitPrice" numeric, "Quantity" numeric,
+                   "UnitType" text, "BillingPreTaxTotal" numeric, "BillingCurrency" text,
+                   "PricingPreTaxTotal" numeric, "PricingCurrency" text, "ServiceInfo1" text,
+                   "ServiceInfo2" text, "Tags" text, "AdditionalInfo" text, "EffectiveUnitPrice" numeric,
+                   "PCToBCExchangeRate" numeric, "PCToBCExchangeRateDate" date, "EntitlementId" text,
+                   "EntitlementDescription" text, "PartnerEarnedCreditPercentage" text,
+                   "CreditPercentage" text, "CreditType" text, "BenefitOrderId" text, "BenefitId" text,
+                   "BenefitType" text)
+    AS 'MODULE_PATHNAME', 'csp_recon_daily_rated_usage' LANGUAGE C STABLE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION csp.recon_daily_rated_usage(text) IS
+    'Partner Center''s DailyRatedUsage file of one document: one row per usage day and meter of its pay-as-you-go lines; BillingPreTaxTotal sums to the document''s usage lines';
+
+------------------------------------------------------------------------------
+-- The invoice document (issue 14 item 2; src/invoice_document.c)
+------------------------------------------------------------------------------
+CREATE FUNCTION csp.invoice_document(invoice_number text) RETURNS text
+    AS 'MODULE_PATHNAME', 'csp_invoice_document' LANGUAGE C STABLE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION csp.invoice_document(text) IS
+    'The document as one self-contained HTML page: bill-to, PO number, period and dates, lines by invoice section (R1.3), totals, amount due, payment instructions with the invoice number as remittance reference, void and rebill references (R13.4)';
+
+------------------------------------------------------------------------------
+-- Privileges: nothing for PUBLIC; each group role gets what API.md grants it.
+-- Every GRANT and REVOKE of the extension is here, in the order of the
+-- sections above, so who may do what reads as one table.
 ------------------------------------------------------------------------------
 REVOKE ALL ON ALL TABLES IN SCHEMA csp FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA csp FROM PUBLIC;
@@ -1225,217 +1449,30 @@ GRANT EXECUTE ON FUNCTION csp.now(), csp.round_money(numeric, text), csp.utc_dat
     csp.void_and_rebill(text, text, jsonb)
     TO csp_profile_member;
 
-------------------------------------------------------------------------------
--- Reconciliation files in Partner Center's vocabulary (issue 14, R13.2)
-------------------------------------------------------------------------------
--- Columns spelled and ordered as Partner Center's files, so a finance
--- team's spreadsheets read them unchanged:
---   COPY (SELECT * FROM csp.recon_invoice_line_items('G000000001'))
---     TO STDOUT WITH (FORMAT csv, HEADER)
--- Columns the engine does not model are NULL (README "Reconciliation
--- files").  They run with their owner's rights (src/entry.c): a finance user
--- limited to one billing profile cannot read customers, products or
--- subscriptions; src/recon.c applies csp.visible_profile as the caller, and a document or profile the
--- caller may not see is NC404.
-CREATE FUNCTION csp.recon_invoice_line_items(invoice_number text)
-    RETURNS TABLE ("PartnerId" text, "CustomerId" uuid, "CustomerName" text, "CustomerDomainName" text,
-                   "CustomerCountry" text, "InvoiceNumber" text, "MpnId" text, "ResellerMpnId" text,
-                   "OrderId" text, "OrderDate" date, "ProductId" text, "SkuId" text,
-                   "AvailabilityId" text, "SkuName" text, "ProductName" text, "ChargeType" text,
-                   "UnitPrice" numeric, "Quantity" numeric, "Subtotal" numeric, "TaxTotal" numeric,
-                   "Total" numeric, "Currency" text, "PriceAdjustmentDescription" text,
-                   "PublisherName" text, "PublisherId" text, "SubscriptionDescription" text,
-                   "SubscriptionId" uuid, "ChargeStartDate" date, "ChargeEndDate" date,
-                   "TermAndBillingCycle" text, "EffectiveUnitPrice" numeric, "UnitType" text,
-                   "AlternateId" text, "BillableQuantity" numeric, "BillingFrequency" text,
-                   "PricingCurrency" text, "PCToBCExchangeRate" numeric, "PCToBCExchangeRateDate" date,
-                   "MeterDescription" text, "ReservationOrderId" text, "CreditReasonCode" text,
-                   "SubscriptionStartDate" date, "SubscriptionEndDate" date, "ReferenceId" uuid,
-                   "ProductQualifiers" text, "PromotionId" text)
-    AS 'MODULE_PATHNAME', 'csp_recon_invoice_line_items' LANGUAGE C STABLE
-    SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION csp.recon_invoice_line_items(text) IS
-    'Partner Center''s BilledOneTimeInvoiceLineItems file of one document (invoice, void note or rebill): one row per line, Total sums to the document''s total; unmodelled columns empty';
+GRANT EXECUTE ON FUNCTION csp.run_invoicing(timestamptz) TO csp_global_admin;
 
-CREATE FUNCTION csp.recon_unbilled_line_items(billing_profile_id bigint,
-                                              on_date date DEFAULT csp.utc_date(csp.now()))
-    RETURNS TABLE ("PartnerId" text, "CustomerId" uuid, "CustomerName" text, "CustomerDomainName" text,
-                   "CustomerCountry" text, "InvoiceNumber" text, "MpnId" text, "ResellerMpnId" text,
-                   "OrderId" text, "OrderDate" date, "ProductId" text, "SkuId" text,
-                   "AvailabilityId" text, "SkuName" text, "ProductName" text, "ChargeType" text,
-                   "UnitPrice" numeric, "Quantity" numeric, "Subtotal" numeric, "TaxTotal" numeric,
-                   "Total" numeric, "Currency" text, "PriceAdjustmentDescription" text,
-                   "PublisherName" text, "PublisherId" text, "SubscriptionDescription" text,
-                   "SubscriptionId" uuid, "ChargeStartDate" date, "ChargeEndDate" date,
-                   "TermAndBillingCycle" text, "EffectiveUnitPrice" numeric, "UnitType" text,
-                   "AlternateId" text, "BillableQuantity" numeric, "BillingFrequency" text,
-                   "PricingCurrency" text, "PCToBCExchangeRate" numeric, "PCToBCExchangeRateDate" date,
-                   "MeterDescription" text, "ReservationOrderId" text, "CreditReasonCode" text,
-                   "SubscriptionStartDate" date, "SubscriptionEndDate" date, "ReferenceId" uuid,
-                   "ProductQualifiers" text, "PromotionId" text)
-    AS 'MODULE_PATHNAME', 'csp_recon_unbilled_line_items' LANGUAGE C STABLE
-    SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION csp.recon_unbilled_line_items(bigint, date) IS
-    'The unbilled variant of csp.recon_invoice_line_items: lines of the profile not billed yet, posted up to the end of the billing period containing on_date (default today); InvoiceNumber empty';
+GRANT EXECUTE ON FUNCTION
+    csp.void_and_rebill(text, text, jsonb),
+    csp.record_payment(bigint, numeric, text, timestamptz, jsonb, text, text),
+    csp.allocate_payment(bigint, text, numeric),
+    csp.apply_credit_note(bigint, numeric, text, jsonb, text)
+    TO csp_global_admin, csp_billing_admin;
 
-CREATE FUNCTION csp.recon_daily_rated_usage(invoice_number text)
-    RETURNS TABLE ("PartnerId" text, "PartnerName" text, "CustomerId" uuid, "CustomerName" text,
-                   "CustomerDomainName" text, "CustomerCountry" text, "MpnId" text, "Tier2MpnId" text,
-                   "InvoiceNumber" text, "ProductId" text, "SkuId" text, "AvailabilityId" text,
-                   "SkuName" text, "ProductName" text, "PublisherName" text, "PublisherId" text,
-                   "SubscriptionDescription" text, "SubscriptionId" uuid, "ChargeStartDate" date,
-                   "ChargeEndDate" date, "UsageDate" date, "MeterType" text, "MeterCategory" text,
-                   "MeterId" text, "MeterSubCategory" text, "MeterName" text, "MeterRegion" text,
-                   "Unit" text, "ResourceLocation" text, "ConsumedService" text, "ResourceGroup" text,
-                   "ResourceURI" text, "ChargeType" text, "UnitPrice" numeric, "Quantity" numeric,
-                   "UnitType" text, "BillingPreTaxTotal" numeric, "BillingCurrency" text,
-                   "PricingPreTaxTotal" numeric, "PricingCurrency" text, "ServiceInfo1" text,
-                   "ServiceInfo2" text, "Tags" text, "AdditionalInfo" text, "EffectiveUnitPrice" numeric,
-                   "PCToBCExchangeRate" numeric, "PCToBCExchangeRateDate" date, "EntitlementId" text,
-                   "EntitlementDescription" text, "PartnerEarnedCreditPercentage" text,
-                   "CreditPercentage" text, "CreditType" text, "BenefitOrderId" text, "BenefitId" text,
-                   "BenefitType" text)
-    AS 'MODULE_PATHNAME', 'csp_recon_daily_rated_usage' LANGUAGE C STABLE
-    SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION csp.recon_daily_rated_usage(text) IS
-    'Partner Center''s DailyRatedUsage file of one document: one row per usage day and meter of its pay-as-you-go lines; BillingPreTaxTotal sums to the document''s usage lines';
+GRANT EXECUTE ON FUNCTION csp.record_usage(uuid, date, text, numeric, numeric, text)
+    TO csp_global_admin, csp_admin_agent, csp_sales_agent, csp_billing_admin;
 
 REVOKE ALL ON FUNCTION csp.recon_invoice_line_items(text), csp.recon_unbilled_line_items(bigint, date),
     csp.recon_daily_rated_usage(text) FROM PUBLIC;
+
 GRANT EXECUTE ON FUNCTION csp.recon_invoice_line_items(text), csp.recon_unbilled_line_items(bigint, date),
     csp.recon_daily_rated_usage(text)
     TO csp_global_admin, csp_admin_agent, csp_sales_agent, csp_helpdesk_agent,
        csp_billing_admin, csp_reader, csp_profile_member;
 
-------------------------------------------------------------------------------
--- pg_cron: one daily tick; DROP EXTENSION removes the jobs (issue 14 item 5,
--- issue 11 item 6; src/cron.c)
-------------------------------------------------------------------------------
-COMMENT ON FUNCTION csp.schedule_jobs() IS
-    'Registers the pg_cron job csp_billing_daily: csp.tick() at 00:05 UTC every day (renewals, cycle charges, and invoicing of every period that has ended, R6.6, R13.1); removes the jobs of earlier versions';
-COMMENT ON FUNCTION csp.unschedule_jobs() IS
-    'Removes the billing jobs from pg_cron (DROP EXTENSION csp_billing does it too)';
-
-CREATE FUNCTION csp.drop_jobs_trigger() RETURNS event_trigger
-    AS 'MODULE_PATHNAME', 'csp_drop_jobs_trigger' LANGUAGE C;
-COMMENT ON FUNCTION csp.drop_jobs_trigger() IS
-    'Event trigger: DROP EXTENSION csp_billing unschedules the billing jobs first, so none is left behind';
 REVOKE ALL ON FUNCTION csp.drop_jobs_trigger() FROM PUBLIC;
-CREATE EVENT TRIGGER csp_billing_drop_jobs ON ddl_command_start
-    WHEN TAG IN ('DROP EXTENSION')
-    EXECUTE FUNCTION csp.drop_jobs_trigger();
 
-------------------------------------------------------------------------------
--- COMMENTs on every view column, function and table still without one
--- (issue 14 item 5; test/sql/catalog_comments.sql fails on any missing)
-------------------------------------------------------------------------------
-COMMENT ON COLUMN csp.partners.partner_id IS 'Partner id (MPN-like text key)';
-COMMENT ON COLUMN csp.partners.name IS 'Partner name';
-COMMENT ON COLUMN csp.partners.kind IS 'direct_bill, indirect_provider or indirect_reseller (R2)';
-COMMENT ON COLUMN csp.partners.country IS 'ISO 3166-1 alpha-2 country of the partner';
-COMMENT ON COLUMN csp.partners.status IS 'active, pending, suspended or inactive (R1.5)';
-COMMENT ON COLUMN csp.partners.indirect_provider_id IS 'For an indirect reseller: its indirect provider (R2.3)';
-COMMENT ON COLUMN csp.partners.billing_account_id IS 'Billing account the partner is currently linked to (R1.5), or NULL';
-COMMENT ON COLUMN csp.partners.billing_profile_id IS 'Billing profile new purchases are billed to (R1.5), or NULL';
-COMMENT ON COLUMN csp.partners.linked_at IS 'When the current billing link was made';
-COMMENT ON COLUMN csp.billing_profiles.billing_account_id IS 'Billing account of the profile (R1.1)';
-COMMENT ON COLUMN csp.billing_profiles.billing_account_name IS 'Name of the billing account';
-COMMENT ON COLUMN csp.billing_profiles.billing_profile_id IS 'Billing profile id (R1.2)';
-COMMENT ON COLUMN csp.billing_profiles.name IS 'Profile name';
-COMMENT ON COLUMN csp.billing_profiles.currency IS 'Billing currency of the profile''s invoices (R12.1)';
-COMMENT ON COLUMN csp.billing_profiles.po_number IS 'Purchase order number printed on the invoices';
-COMMENT ON COLUMN csp.billing_profiles.email_invoice IS 'Invoices are sent by email';
-COMMENT ON COLUMN csp.billing_profiles.bill_to IS 'Bill-to address (jsonb object) printed on the invoices';
-COMMENT ON COLUMN csp.billing_profiles.billing_model IS 'nce (calendar-month periods) or legacy (anniversary-day periods), R13.1';
-COMMENT ON COLUMN csp.billing_profiles.anniversary_day IS 'Legacy profiles: day of the month a billing period starts (1-28); NULL for NCE';
-COMMENT ON COLUMN csp.billing_profiles.mca_accepted_at IS 'When the Microsoft Customer Agreement was accepted for the billing account (R1.5)';
-COMMENT ON COLUMN csp.unbilled_charges.invoice_number IS 'Invoice the line is billed on; NULL while unbilled';
-COMMENT ON COLUMN csp.unbilled_charges.billing_profile_id IS 'Billing profile invoiced';
-COMMENT ON COLUMN csp.unbilled_charges.invoice_section_id IS 'Invoice section the line is grouped under';
-COMMENT ON COLUMN csp.unbilled_charges.partner_id IS 'Partner of record';
-COMMENT ON COLUMN csp.unbilled_charges.customer_id IS 'Customer (R13.2: reconciliation lines carry the CustomerId)';
-COMMENT ON COLUMN csp.unbilled_charges.customer_name IS 'Customer legal name';
-COMMENT ON COLUMN csp.unbilled_charges.subscription_id IS 'Subscription charged';
-COMMENT ON COLUMN csp.unbilled_charges.sku_id IS 'Product SKU';
-COMMENT ON COLUMN csp.unbilled_charges.charge_type IS 'new, renew, cycleCharge, addQuantity, removeQuantity, moveQuantity, cancelImmediate, convert, changeBillingPlan, customerCredit, extendTerm or usage';
-COMMENT ON COLUMN csp.unbilled_charges.charge_start IS 'First day charged (UTC date)';
-COMMENT ON COLUMN csp.unbilled_charges.charge_end IS 'Last day charged, inclusive';
-COMMENT ON COLUMN csp.unbilled_charges.posted_at IS 'When the line was posted (csp.now())';
-COMMENT ON COLUMN csp.unbilled_charges.quantity IS 'Seats charged; the signed delta for quantity changes and refunds';
-COMMENT ON COLUMN csp.unbilled_charges.unit_price IS 'Price per seat per full billing cycle, in the pricing currency';
-COMMENT ON COLUMN csp.unbilled_charges.days_charged IS 'Days charged: charge_end - charge_start + 1';
-COMMENT ON COLUMN csp.unbilled_charges.days_in_cycle IS 'Days in the full billing cycle: the proration divisor';
-COMMENT ON COLUMN csp.unbilled_charges.amount IS 'round(unit_price * fx_rate * quantity * days_charged / days_in_cycle) to the currency''s minor unit';
-COMMENT ON COLUMN csp.unbilled_charges.currency IS 'Billing currency (the profile''s)';
-COMMENT ON COLUMN csp.unbilled_charges.pricing_currency IS 'Currency of unit_price (USD for USD-priced products, R12.2)';
-COMMENT ON COLUMN csp.unbilled_charges.fx_rate IS 'Pricing to billing currency rate of the posting month (R12.3); 1 when the same';
-COMMENT ON COLUMN csp.unbilled_charges.reference_id IS 'Shared by the lines of one action';
-COMMENT ON COLUMN csp.unbilled_charges.charge_id IS 'Ledger line id';
-COMMENT ON COLUMN csp.unbilled_charges.written_at IS 'Real time the line was written (transaction_timestamp()); differs from posted_at for back-fills and for due items posted by a late job';
-COMMENT ON FUNCTION csp.add_customer(text,text,text,jsonb,text,text,text,boolean) IS 'R3.1-R3.3: adds a customer of a partner (pending verification); returns its id';
-COMMENT ON FUNCTION csp.add_product(text,text,text,text,boolean,text,text[],numeric,numeric) IS 'R4: adds a SKU to the catalog (licence or usage, trial, add-on ratios); returns the SKU id';
-COMMENT ON FUNCTION csp.add_upgrade_path(text,text) IS 'R8.1: allows upgrades from one SKU to another';
-COMMENT ON FUNCTION csp.append_only_trigger() IS 'Trigger: refuses UPDATE, DELETE and TRUNCATE on append-only tables (audit log, ledger)';
-COMMENT ON FUNCTION csp.attest_mca(uuid) IS 'R3.3: records the partner''s attestation that the customer accepted the MCA';
-COMMENT ON FUNCTION csp.audit_buffer_trigger() IS 'Trigger: buffers audit rows of a statement and writes them when it ends';
-COMMENT ON FUNCTION csp.audit_trigger() IS 'Trigger: writes one audit row per changed row';
-COMMENT ON FUNCTION csp.billing_cycles(date,date,text,text) IS 'R11: every billing cycle of a term, first one clipped; days_in_cycle is the proration divisor';
-COMMENT ON FUNCTION csp.cancel(uuid) IS 'R6.3, R6.4: cancels a subscription inside its cancellation window, with a prorated refund';
-COMMENT ON FUNCTION csp.change_quantity(uuid,integer) IS 'R5: changes the seats; increases charge prorated, reductions only within 168 hours of a lot (R5.2)';
-COMMENT ON FUNCTION csp.charge_ledger_trigger() IS 'Trigger: the charge ledger is append-only; only invoice_number may be set, once';
-COMMENT ON FUNCTION csp.clear_scheduled_change(uuid) IS 'R7: removes the change scheduled for the renewal';
-COMMENT ON FUNCTION csp.convert_trial(uuid,integer,text,text,uuid) IS 'R9.3: converts a trial into a paid subscription; returns the paid subscription';
-COMMENT ON FUNCTION csp.create_billing_account(text,text,text) IS 'R1.1: creates a billing account; the caller becomes its owner; returns its id';
-COMMENT ON FUNCTION csp.create_billing_profile(bigint,text,text,text,boolean,jsonb,text,integer) IS 'R1.2, R1.3: creates a billing profile (NCE or legacy) with its Default invoice section; returns its id';
-COMMENT ON FUNCTION csp.create_invoice_section(bigint,text) IS 'R1.3: adds an invoice section to a billing profile; returns its id';
-COMMENT ON FUNCTION csp.create_partner(text,text,csp.partner_kind,text,text,text) IS 'R2: creates a partner (direct bill, indirect provider or reseller); returns its id';
-COMMENT ON FUNCTION csp.currency_exponent(text) IS 'R12: minor-unit exponent of an ISO 4217 currency (EUR 2, JPY 0)';
-COMMENT ON FUNCTION csp.ensure_group_roles() IS 'Creates the csp_* NOLOGIN group roles that are missing (run by CREATE EXTENSION)';
-COMMENT ON FUNCTION csp.grant_billing_account_role(bigint,name,text) IS 'R1.1: gives a role owner, contributor or reader rights on a billing account (owners only)';
-COMMENT ON FUNCTION csp.link_partner_billing(text,bigint,bigint,boolean) IS 'R1.5: links a partner to the billing account and profile its purchases are billed to';
-COMMENT ON FUNCTION csp.purchase(uuid,text,integer,text,text,boolean,bigint,uuid,boolean,text,text[],text) IS 'R3-R5, R9, R11: buys a subscription and posts its first charge; returns the subscription id';
-COMMENT ON FUNCTION csp.reactivate(uuid) IS 'R6.2: reactivates a suspended subscription';
-COMMENT ON FUNCTION csp.reducible_licenses(uuid) IS 'R5.4: the seats still reducible per lot and until when';
-COMMENT ON FUNCTION csp.rename(uuid,text) IS 'Sets the subscription''s friendly name';
-COMMENT ON FUNCTION csp.round_money(numeric,text) IS 'R12: rounds an amount half away from zero to the currency''s minor unit';
-COMMENT ON FUNCTION csp.run_cycle_charges(timestamp with time zone) IS 'R11.1: posts every billing-cycle charge due up to as_of; returns the charges posted';
-COMMENT ON FUNCTION csp.run_renewals(timestamp with time zone) IS 'R6.6, R6.7: renews (or expires) every term that ended before as_of''s date; returns the subscriptions processed';
-COMMENT ON FUNCTION csp.schedule_change(uuid,text,integer,text,text,date) IS 'R7: schedules a SKU, quantity, term or frequency change for the renewal';
-COMMENT ON FUNCTION csp.set_auto_renew(uuid,boolean) IS 'R6.5: turns renewal at term end on or off';
-COMMENT ON FUNCTION csp.set_customer_verification(uuid,text) IS 'R3.4: sets a customer''s verification status (pending, approved, rejected)';
-COMMENT ON FUNCTION csp.set_fx_rate(text,text,date,numeric) IS 'R12.3: records an exchange rate for a date';
-COMMENT ON FUNCTION csp.set_partner_status(text,text) IS 'R1.5: sets a partner''s status (active, pending, suspended, inactive)';
-COMMENT ON FUNCTION csp.set_price(text,text,text,text,numeric,date) IS 'R4.3: sets a SKU''s price for a term, frequency and currency from valid_from';
-COMMENT ON FUNCTION csp.subscription_lifecycle_trigger() IS 'Trigger: enforces the subscription state machine (R6.1)';
-COMMENT ON FUNCTION csp.suspend(uuid) IS 'R6.2: suspends a subscription';
-COMMENT ON FUNCTION csp.transfer(uuid,text) IS 'R10: transfers a subscription to another partner; returns the new subscription';
-COMMENT ON FUNCTION csp.update_customer(uuid,text,jsonb,text,text,text) IS 'R3.4: updates a customer''s details';
-COMMENT ON FUNCTION csp.upgrade(uuid,text,integer,uuid) IS 'R8: upgrades seats to another SKU; returns the target subscription';
-COMMENT ON FUNCTION csp.utc_date(timestamp with time zone) IS 'R4.10: the UTC calendar date of an instant';
-COMMENT ON FUNCTION csp.whole_days(timestamp with time zone,timestamp with time zone) IS 'R5.3: whole days between two instants';
-COMMENT ON TABLE csp.billing_account IS 'Billing accounts (R1.1); written by csp.create_billing_account';
-COMMENT ON TABLE csp.billing_account_role IS 'Who may act on a billing account: owner, contributor or reader (R1.1)';
-COMMENT ON TABLE csp.billing_profile IS 'Billing profiles: one invoice per profile, currency and period (R1.2)';
-COMMENT ON TABLE csp.charge IS 'The charge ledger: append-only; a line is only ever attached to an invoice (R11)';
-COMMENT ON TABLE csp.customer IS 'Customers of partners (R3)';
-COMMENT ON TABLE csp.fx_rate IS 'Exchange rates by date (R12.3)';
-COMMENT ON TABLE csp.invoice_section IS 'Invoice sections of billing profiles (R1.3)';
-COMMENT ON TABLE csp.partner IS 'Partners and their billing link (R1.5, R2)';
-COMMENT ON TABLE csp.price IS 'Prices by SKU, term, frequency, currency and valid_from (R4.3)';
-COMMENT ON TABLE csp.product IS 'The catalog: SKUs (R4)';
-COMMENT ON TABLE csp.seat_lot IS 'Seat lots: every increase of seats with its own 168-hour window (R5.2)';
-COMMENT ON TABLE csp.subscription IS 'Subscriptions (R4-R9)';
-COMMENT ON TABLE csp.upgrade_path IS 'Allowed upgrades between SKUs (R8.1)';
-
-------------------------------------------------------------------------------
--- The invoice document (issue 14 item 2; src/invoice_document.c)
-------------------------------------------------------------------------------
-CREATE FUNCTION csp.invoice_document(invoice_number text) RETURNS text
-    AS 'MODULE_PATHNAME', 'csp_invoice_document' LANGUAGE C STABLE
-    SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION csp.invoice_document(text) IS
-    'The document as one self-contained HTML page: bill-to, PO number, period and dates, lines by invoice section (R1.3), totals, amount due, payment instructions with the invoice number as remittance reference, void and rebill references (R13.4)';
 REVOKE ALL ON FUNCTION csp.invoice_document(text) FROM PUBLIC;
+
 GRANT EXECUTE ON FUNCTION csp.invoice_document(text)
     TO csp_global_admin, csp_admin_agent, csp_sales_agent, csp_helpdesk_agent,
        csp_billing_admin, csp_reader, csp_profile_member;
