@@ -418,3 +418,15 @@ csp_jsonb_field(Jsonb *object, const char *key)
 		return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
 	return NULL;
 }
+
+char *
+csp_uuid_to_cstring(Datum uuid)
+{
+	return DatumGetCString(DirectFunctionCall1(uuid_out, uuid));
+}
+
+Datum
+csp_new_uuid(void)
+{
+	return DirectFunctionCall1(gen_random_uuid, (Datum) 0);
+}

@@ -206,3 +206,10 @@ csp_now_sql(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_TIMESTAMPTZ(csp_now());
 }
+
+/* The engine's today: the UTC date of csp_now(). */
+DateADT
+csp_today(void)
+{
+	return terms_utc_date(csp_now());
+}

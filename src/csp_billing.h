@@ -61,6 +61,7 @@ typedef struct CspInstant
 extern CspInstant csp_enter_instant(TimestampTz instant);
 extern void csp_leave_instant(CspInstant previous);
 extern TimestampTz csp_start_of_day(DateADT day);
+extern DateADT csp_today(void);
 
 /*
  * args.c: argument checks shared by every SQL-callable function.
@@ -99,6 +100,8 @@ extern void csp_check_term_frequency(TermCode term, BillingFrequency freq);
 extern int	csp_check_currency_exponent(const char *code);
 extern void csp_report_not_found(const char *what, const char *id) pg_attribute_noreturn();
 extern char *csp_date_to_cstring(DateADT day);
+extern char *csp_uuid_to_cstring(Datum uuid);
+extern Datum csp_new_uuid(void);
 
 /* accounts.c */
 extern int64 csp_profile_account(int64 billing_profile_id);
@@ -191,43 +194,8 @@ extern bool csp_is_time_admin(Oid role);
 extern void csp_check_write_instant(TimestampTz instant, const char *what);
 
 
-/*
- * A subscription as the engine works on it: the row, locked FOR UPDATE,
- * with what the rules need from its product and customer.  Pointers refer
- * to SPI memory and live until SPI_finish.
- */
-typedef struct SubscriptionRow
-{
-	int64		billing_account_id;
-	Datum		subscription_id;	/* uuid */
-	int64		billing_profile_id;
-	int64		invoice_section_id;
-	Datum		customer_id;	/* uuid */
-	char	   *partner_id;
-	char	   *sku_id;
-	int32		quantity;
-	char	   *status;
-	bool		is_trial;
-	bool		auto_renew;
-	TermCode	term;
-	BillingFrequency frequency;
-	DateADT		term_start;
-	DateADT		term_end;
-	TimestampTz term_started_at;
-	TimestampTz cancellation_allowed_until;
-	Numeric		unit_price;
-	char	   *currency;
-	char	   *pricing_currency;
-	bool		has_parent;
-	Datum		parent_subscription_id;
-	int32		update_count;
-	char	   *publisher;
-	char	   *billing_type;
-	char	   *verification_status;
-	bool		has_next_charge;
-	DateADT		next_charge_date;
-	TimestampTz last_event_at;	/* nothing may be posted before it (NC016) */
-} SubscriptionRow;
+/* the subscription aggregate and its store */
+#include "subscription_store.h"
 
 /* One ledger line to post (charges.c); amount is computed by csp_post_charge. */
 typedef struct ChargeLine
@@ -247,42 +215,6 @@ typedef struct ChargeLine
 
 #define CSP_WINDOW_USECS (INT64CONST(168) * USECS_PER_HOUR)	/* 7 days */
 
-/* What csp_create_subscription needs to open a subscription. */
-typedef struct NewSubscription
-{
-	int64		billing_account_id;
-	int64		billing_profile_id;
-	int64		invoice_section_id;
-	Datum		customer_id;
-	const char *partner_id;
-	const char *sku_id;
-	const char *friendly_name;
-	int32		quantity;
-	bool		is_trial;
-	bool		auto_renew;
-	TermCode	term;
-	BillingFrequency frequency;
-	DateADT		start;
-	DateADT		end;
-	TimestampTz cancellation_allowed_until;
-	Numeric		unit_price;
-	const char *currency;
-	const char *pricing_currency;
-	bool		has_parent;
-	Datum		parent_subscription_id;
-	const char *reseller_id;
-	ArrayType  *additional_resellers;	/* NULL: none */
-	const char *lot_source;
-	TimestampTz reducible_until;
-	const char *first_charge_type;	/* NULL: no charge */
-	Datum		reference_id;
-} NewSubscription;
-
-/* seats.c */
-extern void csp_move_seats_out(SubscriptionRow *sub, int32 seats);
-extern int64 csp_move_seats_in(SubscriptionRow *sub, const char *source, int32 seats,
-							   TimestampTz reducible_until);
-
 /* renewals.c */
 extern TimestampTz csp_job_instant_arg(FunctionCallInfo fcinfo);
 extern int	csp_charge_due_cycles(SubscriptionRow *sub, DateADT today);
@@ -299,52 +231,6 @@ extern int	csp_renew_batch(const Datum *ids, int n, bool *done, void *arg);
 extern int	csp_charge_batch(const Datum *ids, int n, bool *done, void *arg);
 extern TimestampTz csp_cancellation_deadline(const char *publisher, BillingFrequency freq,
 											 TimestampTz from);
-
-/* subscriptions.c */
-
-/* What csp_subscription_from_tuple reads: a SubscriptionRow, in this order. */
-#define CSP_SUBSCRIPTION_COLUMNS \
-	"s.billing_account_id, s.subscription_id, s.billing_profile_id, s.invoice_section_id," \
-	" s.customer_id, s.partner_id, s.sku_id, s.quantity, s.status, s.is_trial, s.auto_renew," \
-	" s.term, s.billing_frequency, s.term_start, s.term_end, s.term_started_at," \
-	" s.cancellation_allowed_until, s.unit_price, s.currency, s.pricing_currency," \
-	" s.parent_subscription_id, s.update_count, p.publisher, p.billing_type," \
-	" c.verification_status, s.next_charge_date, s.last_event_at"
-#define CSP_SUBSCRIPTION_NCOLUMNS 27
-#define CSP_SUBSCRIPTION_FROM \
-	" FROM csp.subscription s" \
-	" JOIN csp.product p ON p.sku_id = s.sku_id" \
-	" JOIN csp.customer c ON c.customer_id = s.customer_id"
-extern void csp_subscription_from_tuple(HeapTuple t, TupleDesc d, SubscriptionRow *sub);
-extern void csp_run_on_subscription(CspPlan *plan, const SubscriptionRow *sub,
-									const Datum *args, const char *arg_nulls, int nargs);
-extern void csp_check_active_paid(const SubscriptionRow *sub, const char *action, const char *hint);
-extern void csp_set_subscription_status(const SubscriptionRow *sub, const char *status);
-extern void csp_load_target(Datum target_id, const SubscriptionRow *source,
-							const char *sku_id, SubscriptionRow *target);
-extern void csp_create_subscription(const NewSubscription *ns, SubscriptionRow *sub);
-extern int64 csp_insert_seat_lot_until(const SubscriptionRow *sub, const char *source,
-									   int32 quantity, TimestampTz reducible_until);
-extern bool csp_load_subscription(Datum subscription_id, SubscriptionRow *sub, bool for_update);
-extern void csp_lock_subscription(Datum subscription_id, SubscriptionRow *sub);
-extern char *csp_uuid_to_cstring(Datum uuid);
-extern Datum csp_new_uuid(void);
-extern void csp_check_manageable(const SubscriptionRow *sub, const char *action);
-extern void csp_check_not_trial(const SubscriptionRow *sub, const char *action);
-extern void csp_check_no_pending_renewal(const char *subscription_id, DateADT term_end,
-										 const char *caller);
-extern void csp_count_update(SubscriptionRow *sub);
-extern void csp_check_update_limit(const SubscriptionRow *sub);
-extern void csp_check_addon_rules(Datum customer_id, const char *sku_id, bool addon_changed);
-extern void csp_check_addon_rules_after(Datum customer_id, const char *sku_id, bool addon_changed,
-										int64 base_delta);
-extern int64 csp_live_addons(const SubscriptionRow *base);
-extern void csp_lock_for_change(Datum subscription_id, SubscriptionRow *sub);
-extern void csp_lock_for_action(Datum subscription_id, SubscriptionRow *sub, bool catch_up);
-extern void csp_check_not_before(TimestampTz now, TimestampTz latest, const char *object,
-								 const char *id);
-extern int64 csp_insert_seat_lot(const SubscriptionRow *sub, const char *source, int32 quantity);
-extern DateADT csp_today(void);
 
 /* charges.c: what a line costs; ledger.h/ledger.c store the lines */
 extern bool csp_find_price(const char *sku_id, TermCode term, BillingFrequency freq,
@@ -374,5 +260,8 @@ extern bool csp_next_cycle_start(DateADT term_start, DateADT term_end, TermCode 
 
 /* Convenience: pass a C string or a NULL as a text Datum. */
 #define CSP_TEXT(s) ((s) ? CStringGetTextDatum(s) : (Datum) 0)
+
+/* the subscription rooms: checks, locking, add-on rules, seats */
+#include "subscriptions.h"
 
 #endif							/* CSP_BILLING_H */

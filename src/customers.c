@@ -322,3 +322,44 @@ csp_set_customer_verification(PG_FUNCTION_ARGS)
 	csp_finish();
 	PG_RETURN_VOID();
 }
+
+/*
+ * The customer row owns every rule that reads the customer's other
+ * subscriptions to decide: one subscription per customer (R4.2, R4.11),
+ * one trial (R9.1) and the add-on ratios across partners (R4.6, R4.7).
+ * Purchases and changes lock it FOR UPDATE before they read, so two
+ * concurrent purchases queue and the second sees the first (a FOR SHARE
+ * lock let both read, both pass and both insert).  Lock order: the
+ * customer, then its subscriptions, then their lots and charges; every
+ * writer follows it, so they queue instead of deadlocking.
+ */
+void
+csp_lock_customer(Datum customer_id)
+{
+	static CspPlan plan = {
+		"SELECT 1 FROM csp.customer WHERE customer_id = $1 FOR UPDATE",
+		1, {UUIDOID}, NULL, 0
+	};
+
+	csp_spi_run(&plan, &customer_id, NULL, false, 1);
+	if (SPI_processed == 0)
+		csp_report_not_found("customer", csp_uuid_to_cstring(customer_id));
+}
+
+/*
+ * The same, for a change to a subscription, before the subscription
+ * itself is locked (so in the lock order).  An unknown subscription is
+ * left for csp_lock_subscription to report.
+ */
+void
+csp_lock_customer_of_subscription(Datum subscription_id)
+{
+	static CspPlan plan = {
+		"SELECT 1 FROM csp.customer c"
+		"  JOIN csp.subscription s ON s.customer_id = c.customer_id"
+		" WHERE s.subscription_id = $1 FOR UPDATE OF c",
+		1, {UUIDOID}, NULL, 0
+	};
+
+	csp_spi_run(&plan, &subscription_id, NULL, false, 1);
+}

@@ -24,6 +24,12 @@
  * the one subscription it belongs to.  csp.set_based_jobs = off turns the
  * batches off; the tests compare the two paths row for row.
  *
+ * A declared bulk room: the one file besides the tables' owners
+ * (subscription_store.c for csp.subscription and csp.seat_lot, the ledger
+ * for csp.charge) allowed SQL on them, for its set-based statements only.
+ * It reads subscriptions with the store's CSP_SUBSCRIPTION_COLUMNS and
+ * csp_subscription_from_tuple; per-row work goes through the stores.
+ *
  * src/job_batch.c
  *
  *-------------------------------------------------------------------------

@@ -188,22 +188,6 @@ csp_subscription_lifecycle_trigger(PG_FUNCTION_ARGS)
 }
 
 
-/* Moves the add-ons of a base from one status to another (R4.8). */
-static void
-SetAddonStatus(const SubscriptionRow *base, const char *from, const char *to)
-{
-	static CspPlan plan = {
-		"UPDATE csp.subscription SET status = $4"
-		" WHERE billing_account_id = $1 AND parent_subscription_id = $2 AND status = $3",
-		4, {INT8OID, UUIDOID, TEXTOID, TEXTOID}, NULL, 0
-	};
-	Datum		args[2];
-
-	args[0] = CStringGetTextDatum(from);
-	args[1] = CStringGetTextDatum(to);
-	csp_run_on_subscription(&plan, base, args, NULL, 2);
-}
-
 /* csp.suspend(subscription_id): R6.2 */
 Datum
 csp_suspend(PG_FUNCTION_ARGS)
@@ -224,7 +208,7 @@ csp_suspend(PG_FUNCTION_ARGS)
 	csp_count_update(&sub);
 	csp_set_subscription_status(&sub, "suspended");
 	/* R4.8: suspending a base suspends its add-ons */
-	SetAddonStatus(&sub, "active", "suspended");
+	csp_store_set_addon_status(&sub, "active", "suspended");
 	csp_finish();
 	PG_RETURN_VOID();
 }
@@ -260,21 +244,9 @@ csp_reactivate(PG_FUNCTION_ARGS)
 	}
 	csp_count_update(&sub);
 	csp_set_subscription_status(&sub, "active");
-	SetAddonStatus(&sub, "suspended", "active");
+	csp_store_set_addon_status(&sub, "suspended", "active");
 	csp_finish();
 	PG_RETURN_VOID();
-}
-
-static void
-ScheduleCancellation(const SubscriptionRow *sub)
-{
-	static CspPlan plan = {
-		"UPDATE csp.subscription SET auto_renew = false"
-		" WHERE billing_account_id = $1 AND subscription_id = $2",
-		2, {INT8OID, UUIDOID}, NULL, 0
-	};
-
-	csp_run_on_subscription(&plan, sub, NULL, NULL, 0);
 }
 
 /*
@@ -305,7 +277,7 @@ csp_cancel(PG_FUNCTION_ARGS)
 	{
 		if (marketplace)
 		{
-			ScheduleCancellation(&sub);
+			csp_store_set_auto_renew(&sub, false);
 			ereport(NOTICE,
 					(errmsg("cancellation of %s is scheduled for the end of its term on %s",
 							csp_uuid_to_cstring(sub.subscription_id), csp_date_to_cstring(sub.term_end)),
@@ -346,14 +318,8 @@ Datum
 csp_set_auto_renew(PG_FUNCTION_ARGS)
 {
 	static const char *const args[] = {"subscription_id", "enabled"};
-	static CspPlan plan = {
-		"UPDATE csp.subscription SET auto_renew = $3"
-		" WHERE billing_account_id = $1 AND subscription_id = $2",
-		3, {INT8OID, UUIDOID, BOOLOID}, NULL, 0
-	};
 	SubscriptionRow sub;
 	bool		enabled;
-	Datum		arg;
 
 	csp_require_args(fcinfo, args, lengthof(args));
 	enabled = PG_GETARG_BOOL(1);
@@ -370,8 +336,7 @@ csp_set_auto_renew(PG_FUNCTION_ARGS)
 	if (enabled != sub.auto_renew)
 	{
 		csp_count_update(&sub);
-		arg = BoolGetDatum(enabled);
-		csp_run_on_subscription(&plan, &sub, &arg, NULL, 1);
+		csp_store_set_auto_renew(&sub, enabled);
 	}
 	csp_finish();
 	PG_RETURN_VOID();
@@ -382,14 +347,8 @@ Datum
 csp_rename(PG_FUNCTION_ARGS)
 {
 	static const char *const args[] = {"subscription_id", "friendly_name"};
-	static CspPlan plan = {
-		"UPDATE csp.subscription SET friendly_name = $3"
-		" WHERE billing_account_id = $1 AND subscription_id = $2",
-		3, {INT8OID, UUIDOID, TEXTOID}, NULL, 0
-	};
 	SubscriptionRow sub;
 	char	   *name;
-	Datum		arg;
 
 	csp_require_args(fcinfo, args, lengthof(args));
 	name = csp_arg_cstring(fcinfo, 1);
@@ -398,8 +357,7 @@ csp_rename(PG_FUNCTION_ARGS)
 	csp_lock_for_action(PG_GETARG_DATUM(0), &sub, false);
 	csp_check_manageable(&sub, "rename");
 	csp_count_update(&sub);
-	arg = CStringGetTextDatum(name);
-	csp_run_on_subscription(&plan, &sub, &arg, NULL, 1);
+	csp_store_set_friendly_name(&sub, name);
 	csp_finish();
 	PG_RETURN_VOID();
 }

@@ -59,19 +59,8 @@ static void
 SetNextChargeDate(const SubscriptionRow *sub, bool has_next, DateADT next,
 				  bool charged, DateADT last_charged)
 {
-	static CspPlan plan = {
-		"UPDATE csp.subscription SET next_charge_date = $3,"
-		"       last_event_at = GREATEST(last_event_at, $4)"
-		" WHERE billing_account_id = $1 AND subscription_id = $2",
-		4, {INT8OID, UUIDOID, DATEOID, TIMESTAMPTZOID}, NULL, 0
-	};
-	Datum		args[2];
-	char		nulls[2] = {has_next ? ' ' : 'n', charged ? ' ' : 'n'};
-
-	args[0] = DateADTGetDatum(next);
 	/* the latest cycle charged is an event of the subscription (NC016) */
-	args[1] = TimestampTzGetDatum(csp_start_of_day(last_charged));
-	csp_run_on_subscription(&plan, sub, args, nulls, 2);
+	csp_store_set_next_charge_date(sub, has_next, next, charged, csp_start_of_day(last_charged));
 }
 
 /*
@@ -106,7 +95,7 @@ PostCycleCharge(SubscriptionRow *sub, const TermsCycle *cycle, DateADT cycle_sta
 /*
  * Posts every due cycle of one subscription, up to "today"; returns the
  * number of lines posted.  Also called before mid-cycle changes
- * (csp_lock_for_change), so a cycle is charged at the quantity it started
+ * (csp_lock_and_catch_up), so a cycle is charged at the quantity it started
  * with.
  */
 int
@@ -256,14 +245,6 @@ RunJob(FunctionCallInfo fcinfo, CspPlan *due, const char *job, TimestampTz as_of
 Datum
 csp_run_cycle_charges(PG_FUNCTION_ARGS)
 {
-	/* keyset over (next_charge_date, id): a failed one is not retried in the same run */
-	static CspPlan due = {
-		"SELECT subscription_id, next_charge_date FROM csp.subscription"
-		" WHERE next_charge_date <= $1 AND status IN ('active', 'suspended')"
-		"   AND (next_charge_date, subscription_id) > ($3, $4)"
-		" ORDER BY next_charge_date, subscription_id LIMIT $2 FOR UPDATE SKIP LOCKED",
-		4, {DATEOID, INT4OID, DATEOID, UUIDOID}, NULL, 0
-	};
 	TimestampTz as_of = csp_job_instant_arg(fcinfo);
 	DateADT		today = terms_utc_date(as_of);
 	int64		posted = 0;
@@ -271,7 +252,7 @@ csp_run_cycle_charges(PG_FUNCTION_ARGS)
 
 	work_arg[0] = &today;
 	work_arg[1] = &posted;
-	RunJob(fcinfo, &due, "run_cycle_charges", as_of, csp_charge_batch, ChargeWork, work_arg,
+	RunJob(fcinfo, csp_store_cycle_charges_due(), "run_cycle_charges", as_of, csp_charge_batch, ChargeWork, work_arg,
 		   "Its cycle was not charged; the next run retries it.");
 	PG_RETURN_INT32((int32) posted);
 }
@@ -291,25 +272,6 @@ csp_cancellation_deadline(const char *publisher, BillingFrequency freq, Timestam
 }
 
 
-
-static Jsonb *
-LoadScheduledChange(const SubscriptionRow *sub)
-{
-	static CspPlan plan = {
-		"SELECT scheduled_change FROM csp.subscription"
-		" WHERE billing_account_id = $1 AND subscription_id = $2",
-		2, {INT8OID, UUIDOID}, NULL, 0
-	};
-	Datum		values[2];
-	bool		isnull;
-	Datum		change;
-
-	values[0] = Int64GetDatum(sub->billing_account_id);
-	values[1] = sub->subscription_id;
-	csp_spi_run(&plan, values, NULL, true, 1);
-	change = csp_spi_getdatum(0, 1, &isnull);
-	return isnull ? NULL : DatumGetJsonbP(change);
-}
 
 /*
  * R4.8: an add-on lives only as long as its base.  It renews when its base
@@ -363,19 +325,10 @@ RenewTermAtItsInstant(SubscriptionRow *sub, DateADT today)
 static bool
 RenewTerm(SubscriptionRow *sub, DateADT today)
 {
-	static CspPlan update = {
-		"UPDATE csp.subscription SET sku_id = $3, quantity = $4, is_trial = false, term = $5,"
-		"  billing_frequency = $6, term_start = $7, term_end = $8, term_started_at = $9,"
-		"  cancellation_allowed_until = $10, unit_price = $11, pricing_currency = $12,"
-		"  scheduled_change = NULL, next_charge_date = $13, promotion_id = NULL,"
-		"  last_event_at = GREATEST(last_event_at, $9)"
-		" WHERE billing_account_id = $1 AND subscription_id = $2",
-		13, {INT8OID, UUIDOID, TEXTOID, INT4OID, TEXTOID, TEXTOID, DATEOID, DATEOID,
-		TIMESTAMPTZOID, TIMESTAMPTZOID, NUMERICOID, TEXTOID, DATEOID}, NULL, 0
-	};
 	static CspPlan trial_base = {
 		"SELECT trial_of FROM csp.product WHERE sku_id = $1", 1, {TEXTOID}, NULL, 0
 	};
+#define Anum_trial_base_trial_of 1
 	Jsonb	   *change;
 	char	   *sku_id = sub->sku_id;
 	int32		quantity = sub->quantity;
@@ -388,8 +341,7 @@ RenewTerm(SubscriptionRow *sub, DateADT today)
 	char	   *pricing_currency;
 	DateADT		next_charge = 0;
 	bool		has_next;
-	Datum		values[13];
-	char		nulls[13];
+	CspRenewedTerm renewed;
 	bool		usage = strcmp(sub->billing_type, "usage") == 0;
 	int64		lot_id;
 	Datum		id = sub->subscription_id;
@@ -409,13 +361,13 @@ RenewTerm(SubscriptionRow *sub, DateADT today)
 		return false;
 	}
 
-	change = LoadScheduledChange(sub);
+	change = csp_store_scheduled_change(sub);
 	if (sub->is_trial)
 	{
 		Datum		sku = CStringGetTextDatum(sub->sku_id);
 
 		csp_spi_run(&trial_base, &sku, NULL, true, 1);
-		sku_id = csp_spi_getcstring(0, 1);
+		sku_id = csp_spi_getcstring(0, Anum_trial_base_trial_of);
 		quantity = 25;
 		term = TERM_P1Y;
 		freq = FREQ_MONTHLY;
@@ -446,22 +398,19 @@ RenewTerm(SubscriptionRow *sub, DateADT today)
 
 	has_next = !usage && csp_next_cycle_start(start, end, term, freq, start, &next_charge);
 
-	memset(nulls, ' ', sizeof(nulls));
-	values[0] = Int64GetDatum(sub->billing_account_id);
-	values[1] = sub->subscription_id;
-	values[2] = CStringGetTextDatum(sku_id);
-	values[3] = Int32GetDatum(quantity);
-	values[4] = CStringGetTextDatum(terms_term_name(term));
-	values[5] = CStringGetTextDatum(terms_frequency_name(freq));
-	values[6] = DateADTGetDatum(start);
-	values[7] = DateADTGetDatum(end);
-	values[8] = TimestampTzGetDatum(now);
-	values[9] = TimestampTzGetDatum(csp_cancellation_deadline(sub->publisher, freq, now));
-	values[10] = NumericGetDatum(unit_price);
-	values[11] = CStringGetTextDatum(pricing_currency);
-	values[12] = DateADTGetDatum(next_charge);
-	nulls[12] = has_next ? ' ' : 'n';
-	csp_spi_run(&update, values, nulls, false, 0);
+	renewed.sku_id = sku_id;
+	renewed.quantity = quantity;
+	renewed.term = term;
+	renewed.frequency = freq;
+	renewed.start = start;
+	renewed.end = end;
+	renewed.started_at = now;
+	renewed.cancellation_allowed_until = csp_cancellation_deadline(sub->publisher, freq, now);
+	renewed.unit_price = unit_price;
+	renewed.pricing_currency = pricing_currency;
+	renewed.has_next_charge = has_next;
+	renewed.next_charge_date = next_charge;
+	csp_store_renew_term(sub, &renewed);
 
 	csp_lock_subscription(id, sub);
 	/* R5.2, R6.6: all seats are a new lot, reducible for 168 hours from the renewal */
@@ -673,16 +622,9 @@ ChargeWork(Datum id, void *arg)
 Datum
 csp_run_renewals(PG_FUNCTION_ARGS)
 {
-	static CspPlan due = {
-		"SELECT subscription_id, term_end FROM csp.subscription"
-		" WHERE term_end < $1 AND status IN ('active', 'suspended')"
-		"   AND (term_end, subscription_id) > ($3, $4)"
-		" ORDER BY term_end, subscription_id LIMIT $2 FOR UPDATE SKIP LOCKED",
-		4, {DATEOID, INT4OID, DATEOID, UUIDOID}, NULL, 0
-	};
 	TimestampTz as_of = csp_job_instant_arg(fcinfo);
 	DateADT		today = terms_utc_date(as_of);
 
-	PG_RETURN_INT32((int32) RunJob(fcinfo, &due, "run_renewals", as_of, csp_renew_batch, RenewWork, &today,
+	PG_RETURN_INT32((int32) RunJob(fcinfo, csp_store_renewals_due(), "run_renewals", as_of, csp_renew_batch, RenewWork, &today,
 								   "It was not renewed; it stays pending and the next run retries it."));
 }

@@ -52,21 +52,10 @@ Datum
 csp_schedule_change(PG_FUNCTION_ARGS)
 {
 	static const char *const args[] = {"subscription_id"};
-	static CspPlan save = {
-		"UPDATE csp.subscription SET scheduled_change = pg_catalog.jsonb_strip_nulls("
-		"  pg_catalog.jsonb_build_object('sku_id', $3, 'quantity', $4, 'term', $5,"
-		"    'billing_frequency', $6, 'coterm_end', $7))"
-		" WHERE billing_account_id = $1 AND subscription_id = $2",
-		7, {INT8OID, UUIDOID, TEXTOID, INT4OID, TEXTOID, TEXTOID, DATEOID}, NULL, 0
-	};
 	static CspPlan trial_base = {
 		"SELECT trial_of FROM csp.product WHERE sku_id = $1", 1, {TEXTOID}, NULL, 0
 	};
-	static CspPlan current = {
-		"SELECT scheduled_change FROM csp.subscription"
-		" WHERE billing_account_id = $1 AND subscription_id = $2",
-		2, {INT8OID, UUIDOID}, NULL, 0
-	};
+#define Anum_trial_base_trial_of 1
 	SubscriptionRow sub;
 	Jsonb	   *existing;
 	char	   *field;
@@ -81,9 +70,7 @@ csp_schedule_change(PG_FUNCTION_ARGS)
 	DateADT		next_start;
 	Numeric		price;
 	char	   *pricing_currency;
-	Datum		values[7];
-	char		nulls[7];
-	bool		isnull;
+	CspScheduledChange change;
 	int			i;
 
 	csp_require_args(fcinfo, args, lengthof(args));
@@ -109,14 +96,7 @@ csp_schedule_change(PG_FUNCTION_ARGS)
 				 errhint("%s", strcmp(sub.status, "active") != 0 ? "Reactivate it and switch auto-renew on first." :
 						 "Switch auto-renew on first with csp.set_auto_renew.")));
 
-	values[0] = Int64GetDatum(sub.billing_account_id);
-	values[1] = sub.subscription_id;
-	csp_spi_run(&current, values, NULL, true, 1);
-	{
-		Datum		d = csp_spi_getdatum(0, 1, &isnull);
-
-		existing = isnull ? NULL : DatumGetJsonbP(d);
-	}
+	existing = csp_store_scheduled_change(&sub);
 
 	/* what the renewal will start from: a trial's paid SKU, P1Y monthly (R9.1) */
 	base_sku = sub.sku_id;
@@ -127,7 +107,7 @@ csp_schedule_change(PG_FUNCTION_ARGS)
 		Datum		sku = CStringGetTextDatum(sub.sku_id);
 
 		csp_spi_run(&trial_base, &sku, NULL, true, 1);
-		base_sku = csp_spi_getcstring(0, 1);
+		base_sku = csp_spi_getcstring(0, Anum_trial_base_trial_of);
 		term = TERM_P1Y;
 		freq = FREQ_MONTHLY;
 	}
@@ -193,16 +173,14 @@ csp_schedule_change(PG_FUNCTION_ARGS)
 									(int64) quantity - sub.quantity);
 
 	csp_count_update(&sub);
-	memset(nulls, ' ', sizeof(nulls));
-	values[2] = CSP_TEXT(sku_id);
-	nulls[2] = sku_id ? ' ' : 'n';
-	values[3] = Int32GetDatum(quantity);
-	nulls[3] = has_quantity ? ' ' : 'n';
-	values[4] = CStringGetTextDatum(terms_term_name(term));
-	values[5] = CStringGetTextDatum(terms_frequency_name(freq));
-	values[6] = DateADTGetDatum(coterm_end);
-	nulls[6] = has_coterm ? ' ' : 'n';
-	csp_spi_run(&save, values, nulls, false, 0);
+	change.sku_id = sku_id;
+	change.has_quantity = has_quantity;
+	change.quantity = quantity;
+	change.term = term;
+	change.frequency = freq;
+	change.has_coterm_end = has_coterm;
+	change.coterm_end = coterm_end;
+	csp_store_save_scheduled_change(&sub, &change);
 	csp_finish();
 	PG_RETURN_VOID();
 }
@@ -212,18 +190,13 @@ Datum
 csp_clear_scheduled_change(PG_FUNCTION_ARGS)
 {
 	static const char *const args[] = {"subscription_id"};
-	static CspPlan clear = {
-		"UPDATE csp.subscription SET scheduled_change = NULL"
-		" WHERE billing_account_id = $1 AND subscription_id = $2 AND scheduled_change IS NOT NULL",
-		2, {INT8OID, UUIDOID}, NULL, 0
-	};
 	SubscriptionRow sub;
 
 	csp_require_args(fcinfo, args, lengthof(args));
 	csp_enter(fcinfo, "clear_scheduled_change", true);
 	csp_lock_for_action(PG_GETARG_DATUM(0), &sub, false);
 	csp_check_manageable(&sub, "clear the scheduled change of");
-	csp_run_on_subscription(&clear, &sub, NULL, NULL, 0);
+	csp_store_drop_scheduled_change(&sub);
 	csp_finish();
 	PG_RETURN_VOID();
 }

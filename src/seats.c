@@ -22,55 +22,6 @@
 PG_FUNCTION_INFO_V1(csp_change_quantity);
 PG_FUNCTION_INFO_V1(csp_reducible_licenses);
 
-#define REDUCIBLE_LOTS \
-	"SELECT lot_id, quantity, added_at, reducible_until FROM csp.seat_lot" \
-	" WHERE billing_account_id = $1 AND subscription_id = $2 AND term_start = $3" \
-	"   AND quantity > 0 AND reducible_until > $4"
-
-static void
-UpdateQuantity(const SubscriptionRow *sub, int32 quantity)
-{
-	static CspPlan plan = {
-		"UPDATE csp.subscription SET quantity = $3"
-		" WHERE billing_account_id = $1 AND subscription_id = $2",
-		3, {INT8OID, UUIDOID, INT4OID}, NULL, 0
-	};
-	Datum		arg = Int32GetDatum(quantity);
-
-	csp_run_on_subscription(&plan, sub, &arg, NULL, 1);
-}
-
-/* The new quantity of a change_quantity call, counted as one update (R4.9). */
-static void
-UpdateQuantityCounted(SubscriptionRow *sub, int32 quantity)
-{
-	static CspPlan plan = {
-		"UPDATE csp.subscription SET quantity = $3, update_count = update_count + 1"
-		" WHERE billing_account_id = $1 AND subscription_id = $2",
-		3, {INT8OID, UUIDOID, INT4OID}, NULL, 0
-	};
-	Datum		arg = Int32GetDatum(quantity);
-
-	csp_run_on_subscription(&plan, sub, &arg, NULL, 1);
-	sub->update_count++;
-}
-
-static void
-TakeFromLot(int64 billing_account_id, int64 lot_id, int32 seats)
-{
-	static CspPlan plan = {
-		"UPDATE csp.seat_lot SET quantity = quantity - $3"
-		" WHERE billing_account_id = $1 AND lot_id = $2",
-		3, {INT8OID, INT8OID, INT4OID}, NULL, 0
-	};
-	Datum		values[3];
-
-	values[0] = Int64GetDatum(billing_account_id);
-	values[1] = Int64GetDatum(lot_id);
-	values[2] = Int32GetDatum(seats);
-	csp_spi_run(&plan, values, NULL, false, 0);
-}
-
 /*
  * Removes "seats" seats out of the reducible lots, newest first, with
  * their refunds; NC002 naming what is reducible when there are too few.
@@ -78,33 +29,17 @@ TakeFromLot(int64 billing_account_id, int64 lot_id, int32 seats)
 static void
 ReduceSeats(SubscriptionRow *sub, int32 seats)
 {
-	static CspPlan lots = {
-		REDUCIBLE_LOTS " ORDER BY added_at DESC, lot_id DESC FOR UPDATE",
-		4, {INT8OID, UUIDOID, DATEOID, TIMESTAMPTZOID}, NULL, 0
-	};
-	Datum		values[4];
-	SPITupleTable *found;
-	uint64		nlots;
-	uint64		i;
+	CspSeatLot *lots;
+	int			nlots;
+	int			i;
 	int64		reducible = 0;
 	TimestampTz now = csp_now();
 	Datum		reference_id = csp_new_uuid();
 	int32		left = seats;
 
-	values[0] = Int64GetDatum(sub->billing_account_id);
-	values[1] = sub->subscription_id;
-	values[2] = DateADTGetDatum(sub->term_start);
-	values[3] = TimestampTzGetDatum(now);
-	csp_spi_run(&lots, values, NULL, false, 0);
-	found = SPI_tuptable;
-	nlots = SPI_processed;
-
+	nlots = csp_store_reducible_lots(sub, now, true, &lots);
 	for (i = 0; i < nlots; i++)
-	{
-		bool		isnull;
-
-		reducible += DatumGetInt32(SPI_getbinval(found->vals[i], found->tupdesc, 2, &isnull));
-	}
+		reducible += lots[i].quantity;
 
 	if (reducible < seats)
 	{
@@ -117,8 +52,7 @@ ReduceSeats(SubscriptionRow *sub, int32 seats)
 					 errhint("Reduce in the cancellation window after the renewal on %s, or schedule the reduction with csp.schedule_change.",
 							 csp_date_to_cstring(sub->term_end + 1))));
 		{
-			bool		isnull;
-			TimestampTz until = DatumGetTimestampTz(SPI_getbinval(found->vals[0], found->tupdesc, 4, &isnull));
+			TimestampTz until = lots[0].reducible_until;
 
 			ereport(ERROR,
 					(errcode(ERRCODE_CSP_SEATS_NOT_REDUCIBLE),
@@ -132,19 +66,16 @@ ReduceSeats(SubscriptionRow *sub, int32 seats)
 
 	for (i = 0; i < nlots && left > 0; i++)
 	{
-		HeapTuple	t = found->vals[i];
-		TupleDesc	d = found->tupdesc;
-		bool		isnull;
-		int64		lot_id = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
-		int32		in_lot = DatumGetInt32(SPI_getbinval(t, d, 2, &isnull));
-		TimestampTz added_at = DatumGetTimestampTz(SPI_getbinval(t, d, 3, &isnull));
+		int64		lot_id = lots[i].lot_id;
+		int32		in_lot = lots[i].quantity;
+		TimestampTz added_at = lots[i].added_at;
 		int32		take = Min(in_lot, left);
 		int64		days_used = terms_whole_days_between(added_at, now);
 
 		/* R5.3: the whole 24-hour periods since the lot was added are paid for */
 		csp_refund_charges(sub, "removeQuantity", lot_id, added_at, take,
 						   terms_utc_date(added_at) + (int32) days_used, reference_id);
-		TakeFromLot(sub->billing_account_id, lot_id, take);
+		csp_store_take_from_lot(sub->billing_account_id, lot_id, take);
 		left -= take;
 	}
 }
@@ -194,7 +125,8 @@ csp_change_quantity(PG_FUNCTION_ARGS)
 		}
 		else
 			ReduceSeats(&sub, sub.quantity - quantity);
-		UpdateQuantityCounted(&sub, quantity);
+		csp_store_set_quantity(&sub, quantity, true);
+		sub.update_count++;
 		csp_check_addon_rules(sub.customer_id, sub.sku_id, sub.has_parent);
 	}
 	csp_finish();
@@ -210,14 +142,11 @@ Datum
 csp_reducible_licenses(PG_FUNCTION_ARGS)
 {
 	static const char *const args[] = {"subscription_id"};
-	static CspPlan lots = {
-		REDUCIBLE_LOTS " ORDER BY reducible_until, lot_id",
-		4, {INT8OID, UUIDOID, DATEOID, TIMESTAMPTZOID}, NULL, 0
-	};
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	SubscriptionRow sub;
-	Datum		values[4];
-	uint64		i;
+	CspSeatLot *lots;
+	int			nlots;
+	int			i;
 
 	csp_require_args(fcinfo, args, lengthof(args));
 	SetSingleFuncCall(fcinfo, 0);
@@ -231,19 +160,14 @@ csp_reducible_licenses(PG_FUNCTION_ARGS)
 
 	if (strcmp(sub.status, "active") == 0 && !sub.is_trial)
 	{
-		values[0] = Int64GetDatum(sub.billing_account_id);
-		values[1] = sub.subscription_id;
-		values[2] = DateADTGetDatum(sub.term_start);
-		values[3] = TimestampTzGetDatum(csp_now());
-		csp_spi_run(&lots, values, NULL, true, 0);
-		for (i = 0; i < SPI_processed; i++)
+		nlots = csp_store_reducible_lots(&sub, csp_now(), false, &lots);
+		for (i = 0; i < nlots; i++)
 		{
 			Datum		row[2];
 			bool		nulls[2] = {false, false};
-			bool		isnull;
 
-			row[0] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull);
-			row[1] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 4, &isnull);
+			row[0] = Int32GetDatum(lots[i].quantity);
+			row[1] = TimestampTzGetDatum(lots[i].reducible_until);
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, row, nulls);
 		}
 	}
@@ -260,38 +184,23 @@ csp_reducible_licenses(PG_FUNCTION_ARGS)
 void
 csp_move_seats_out(SubscriptionRow *sub, int32 seats)
 {
-	static CspPlan lots = {
-		"SELECT lot_id, quantity FROM csp.seat_lot"
-		" WHERE billing_account_id = $1 AND subscription_id = $2 AND term_start = $3 AND quantity > 0"
-		" ORDER BY added_at DESC, lot_id DESC FOR UPDATE",
-		3, {INT8OID, UUIDOID, DATEOID}, NULL, 0
-	};
-	Datum		values[3];
-	SPITupleTable *found;
-	uint64		n,
+	CspSeatLot *lots;
+	int			n,
 				i;
 	int32		left = seats;
 
-	values[0] = Int64GetDatum(sub->billing_account_id);
-	values[1] = sub->subscription_id;
-	values[2] = DateADTGetDatum(sub->term_start);
-	csp_spi_run(&lots, values, NULL, false, 0);
-	found = SPI_tuptable;
-	n = SPI_processed;
+	n = csp_store_current_lots(sub, &lots);
 	for (i = 0; i < n && left > 0; i++)
 	{
-		bool		isnull;
-		int64		lot_id = DatumGetInt64(SPI_getbinval(found->vals[i], found->tupdesc, 1, &isnull));
-		int32		in_lot = DatumGetInt32(SPI_getbinval(found->vals[i], found->tupdesc, 2, &isnull));
-		int32		take = Min(in_lot, left);
+		int32		take = Min(lots[i].quantity, left);
 
-		TakeFromLot(sub->billing_account_id, lot_id, take);
+		csp_store_take_from_lot(sub->billing_account_id, lots[i].lot_id, take);
 		left -= take;
 	}
 	if (left > 0)
 		elog(ERROR, "subscription %s has fewer seats in its lots than its quantity",
 			 csp_uuid_to_cstring(sub->subscription_id));
-	UpdateQuantity(sub, sub->quantity - seats);
+	csp_store_set_quantity(sub, sub->quantity - seats, false);
 	sub->quantity -= seats;
 }
 
@@ -301,7 +210,7 @@ csp_move_seats_in(SubscriptionRow *sub, const char *source, int32 seats, Timesta
 {
 	int64		lot_id = csp_insert_seat_lot_until(sub, source, seats, reducible_until);
 
-	UpdateQuantity(sub, sub->quantity + seats);
+	csp_store_set_quantity(sub, sub->quantity + seats, false);
 	sub->quantity += seats;
 	return lot_id;
 }

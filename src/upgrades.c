@@ -32,6 +32,8 @@ CheckUpgradePath(const char *from_sku, const char *to_sku)
 		"       EXISTS (SELECT 1 FROM csp.upgrade_path WHERE from_sku = $2 AND to_sku = $1)",
 		2, {TEXTOID, TEXTOID}, NULL, 0
 	};
+#define Anum_upgrade_path_exists	1
+#define Anum_downgrade_path_exists	2
 	Datum		values[2];
 	bool		isnull;
 
@@ -39,9 +41,9 @@ CheckUpgradePath(const char *from_sku, const char *to_sku)
 	values[0] = CStringGetTextDatum(from_sku);
 	values[1] = CStringGetTextDatum(to_sku);
 	csp_spi_run(&plan, values, NULL, true, 1);
-	if (DatumGetBool(csp_spi_getdatum(0, 1, &isnull)))
+	if (DatumGetBool(csp_spi_getdatum(0, Anum_upgrade_path_exists, &isnull)))
 		return;
-	if (DatumGetBool(csp_spi_getdatum(0, 2, &isnull)))
+	if (DatumGetBool(csp_spi_getdatum(0, Anum_downgrade_path_exists, &isnull)))
 		ereport(ERROR,
 				(errcode(ERRCODE_CSP_UPGRADE_NOT_ALLOWED),
 				 errmsg("%s to %s is a downgrade", from_sku, to_sku),
@@ -58,43 +60,11 @@ CheckUpgradePath(const char *from_sku, const char *to_sku)
 static void
 ReplaceSku(SubscriptionRow *sub, const char *to_sku, Numeric price, const char *pricing_currency)
 {
-	static CspPlan update = {
-		"UPDATE csp.subscription SET sku_id = $3, unit_price = $4, pricing_currency = $5,"
-		"  cancellation_allowed_until = least(cancellation_allowed_until, $6), scheduled_change = NULL"
-		" WHERE billing_account_id = $1 AND subscription_id = $2",
-		6, {INT8OID, UUIDOID, TEXTOID, NUMERICOID, TEXTOID, TIMESTAMPTZOID}, NULL, 0
-	};
-	static CspPlan close_lots = {
-		"UPDATE csp.seat_lot SET reducible_until = least(reducible_until, $4)"
-		" WHERE billing_account_id = $1 AND subscription_id = $2 AND term_start = $3",
-		4, {INT8OID, UUIDOID, DATEOID, TIMESTAMPTZOID}, NULL, 0
-	};
-	Datum		values[6];
 	Datum		id = sub->subscription_id;
 
-	values[0] = Int64GetDatum(sub->billing_account_id);
-	values[1] = sub->subscription_id;
-	values[2] = CStringGetTextDatum(to_sku);
-	values[3] = NumericGetDatum(price);
-	values[4] = CStringGetTextDatum(pricing_currency);
-	values[5] = TimestampTzGetDatum(csp_now());
-	csp_spi_run(&update, values, NULL, false, 0);
-	values[2] = DateADTGetDatum(sub->term_start);
-	values[3] = TimestampTzGetDatum(csp_now());
-	csp_spi_run(&close_lots, values, NULL, false, 0);
+	csp_store_replace_sku(sub, to_sku, price, pricing_currency, csp_now());
+	csp_store_close_lot_windows(sub, csp_now());
 	csp_lock_subscription(id, sub);
-}
-
-static void
-DropScheduledChange(const SubscriptionRow *sub)
-{
-	static CspPlan plan = {
-		"UPDATE csp.subscription SET scheduled_change = NULL"
-		" WHERE billing_account_id = $1 AND subscription_id = $2 AND scheduled_change IS NOT NULL",
-		2, {INT8OID, UUIDOID}, NULL, 0
-	};
-
-	csp_run_on_subscription(&plan, sub, NULL, NULL, 0);
 }
 
 /*
@@ -133,7 +103,7 @@ csp_upgrade(PG_FUNCTION_ARGS)
 
 	csp_count_update(&source);
 	/* R8.5: a mid-term upgrade removes a scheduled one (R7.3) */
-	DropScheduledChange(&source);
+	csp_store_drop_scheduled_change(&source);
 
 	/* the old SKU's seats are credited for the rest of the cycle */
 	csp_charge_period(&source, "convert", today, -(int64) seats, 0, reference_id);
