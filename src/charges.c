@@ -117,6 +117,25 @@ csp_find_fx_rate(const char *from_currency, const char *to_currency, DateADT on_
  * cycle is skipped, which is what makes the jobs idempotent.  Returns
  * whether a line was inserted.
  */
+/*
+ * Starts a ledger line billed to the subscription: its account, profile,
+ * section, partner, customer, product and billing currency; the rest zero.
+ * Every line of a subscription (per-row, refund, usage) starts here.
+ */
+void
+csp_ledger_line_of(const SubscriptionRow *sub, struct LedgerLine *row)
+{
+	memset(row, 0, sizeof(*row));
+	row->billing_account_id = sub->billing_account_id;
+	row->billing_profile_id = sub->billing_profile_id;
+	row->invoice_section_id = sub->invoice_section_id;
+	row->partner_id = sub->partner_id;
+	row->customer_id = sub->customer_id;
+	row->subscription_id = sub->subscription_id;
+	row->sku_id = sub->sku_id;
+	row->currency = sub->currency;
+}
+
 bool
 csp_post_charge(const SubscriptionRow *sub, ChargeLine *line, bool skip_duplicate)
 {
@@ -133,13 +152,7 @@ csp_post_charge_amount(const SubscriptionRow *sub, ChargeLine *line, Numeric amo
 {
 	LedgerLine	row;
 
-	row.billing_account_id = sub->billing_account_id;
-	row.billing_profile_id = sub->billing_profile_id;
-	row.invoice_section_id = sub->invoice_section_id;
-	row.partner_id = sub->partner_id;
-	row.customer_id = sub->customer_id;
-	row.subscription_id = sub->subscription_id;
-	row.sku_id = sub->sku_id;
+	csp_ledger_line_of(sub, &row);
 	row.charge_type = line->charge_type;
 	row.charge_start = line->charge_start;
 	row.charge_end = line->charge_end;
@@ -149,13 +162,11 @@ csp_post_charge_amount(const SubscriptionRow *sub, ChargeLine *line, Numeric amo
 	row.days_charged = line->charge_end - line->charge_start + 1;
 	row.days_in_cycle = line->days_in_cycle;
 	row.amount = amount;
-	row.currency = sub->currency;
 	row.pricing_currency = sub->pricing_currency;
 	row.fx_rate = line->fx_rate;
 	row.reference_id = line->reference_id;
 	row.lot_id = line->lot_id;
 	row.refunds_charge_id = line->refunds_charge_id;
-	row.meter_id = NULL;
 	return csp_ledger_post(&row, skip_duplicate);
 }
 

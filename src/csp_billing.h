@@ -242,6 +242,8 @@ extern void csp_require_price(const char *sku_id, TermCode term, BillingFrequenc
 extern Numeric csp_fx_rate(const char *from_currency, const char *to_currency, DateADT on_date);
 extern Numeric csp_find_fx_rate(const char *from_currency, const char *to_currency, DateADT on_date);
 extern bool csp_post_charge(const SubscriptionRow *sub, ChargeLine *line, bool skip_duplicate);
+struct LedgerLine;
+extern void csp_ledger_line_of(const SubscriptionRow *sub, struct LedgerLine *row);
 extern bool csp_post_charge_amount(const SubscriptionRow *sub, ChargeLine *line, Numeric amount,
 								   bool skip_duplicate);
 extern void csp_charge_period(const SubscriptionRow *sub, const char *charge_type,

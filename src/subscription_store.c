@@ -336,11 +336,6 @@ csp_store_set_addon_status(const CspSubscription *base, const char *from, const 
 void
 csp_store_set_auto_renew(const CspSubscription *sub, bool enabled)
 {
-	static CspPlan off = {
-		"UPDATE csp.subscription SET auto_renew = false"
-		" WHERE billing_account_id = $1 AND subscription_id = $2",
-		2, {INT8OID, UUIDOID}, NULL, 0
-	};
 	static CspPlan set = {
 		"UPDATE csp.subscription SET auto_renew = $3"
 		" WHERE billing_account_id = $1 AND subscription_id = $2",
@@ -348,10 +343,7 @@ csp_store_set_auto_renew(const CspSubscription *sub, bool enabled)
 	};
 	Datum		arg = BoolGetDatum(enabled);
 
-	if (enabled)
-		RunOnSubscription(&set, sub, &arg, NULL, 1);
-	else
-		RunOnSubscription(&off, sub, NULL, NULL, 0);
+	RunOnSubscription(&set, sub, &arg, NULL, 1);
 }
 
 void

@@ -137,13 +137,7 @@ csp_record_usage(PG_FUNCTION_ARGS)
 	csp_check_amount(DatumGetNumeric(amount), "the usage amount", csp_currency_exponent(sub.currency));
 
 	/* one day, days 1/1, at the meter's price in its own currency */
-	line.billing_account_id = sub.billing_account_id;
-	line.billing_profile_id = sub.billing_profile_id;
-	line.invoice_section_id = sub.invoice_section_id;
-	line.partner_id = sub.partner_id;
-	line.customer_id = sub.customer_id;
-	line.subscription_id = sub.subscription_id;
-	line.sku_id = sub.sku_id;
+	csp_ledger_line_of(&sub, &line);
 	line.charge_type = "usage";
 	line.charge_start = usage_date;
 	line.charge_end = usage_date;
@@ -153,12 +147,9 @@ csp_record_usage(PG_FUNCTION_ARGS)
 	line.days_charged = 1;
 	line.days_in_cycle = 1;
 	line.amount = DatumGetNumeric(amount);
-	line.currency = sub.currency;
 	line.pricing_currency = currency;
 	line.fx_rate = rate;
 	line.reference_id = csp_new_uuid();
-	line.lot_id = 0;
-	line.refunds_charge_id = 0;
 	line.meter_id = meter_id;
 	csp_ledger_post(&line, false);
 	csp_finish();
