@@ -325,3 +325,32 @@ csp_create_invoice_section(PG_FUNCTION_ARGS)
 
 	PG_RETURN_INT64(section_id);
 }
+
+/*
+ * The job statement of csp.run_invoicing (jobs.h): billing profiles with
+ * unbilled lines posted before their current period, after the keyset
+ * position ($3, $4), locked so that a second runner skips them.  FOR NO
+ * KEY UPDATE leaves foreign-key checks (new subscriptions, invoices) free
+ * to proceed.  $1 the job's date, $2 the batch size.
+ */
+CspPlan *
+csp_profiles_due_for_invoicing(void)
+{
+	static CspPlan due = {
+		"SELECT p.billing_account_id, p.billing_profile_id"
+		"  FROM csp.billing_profile p"
+		" WHERE (p.billing_account_id, p.billing_profile_id) > ($3, $4)"
+		"   AND EXISTS (SELECT 1 FROM csp.charge c"
+		"                WHERE c.billing_account_id = p.billing_account_id"
+		"                  AND c.billing_profile_id = p.billing_profile_id"
+		"                  AND c.invoice_number IS NULL"
+		"                  AND c.posted_at < ((csp.invoice_period($1, p.anniversary_day)).period_start::timestamp"
+		"                                     AT TIME ZONE 'UTC'))"
+		" ORDER BY p.billing_account_id, p.billing_profile_id"
+		" LIMIT $2"
+		" FOR NO KEY UPDATE OF p SKIP LOCKED",
+		4, {DATEOID, INT4OID, INT8OID, INT8OID}, NULL, 0
+	};
+
+	return &due;
+}

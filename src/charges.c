@@ -356,24 +356,6 @@ csp_refund_charges(const SubscriptionRow *sub, const char *charge_type,
 	return posted;
 }
 
-/*
- * The start of the first billing cycle that begins after "day" inside the
- * term, or false when the term has none (one_time, or the last cycle).
- */
-bool
-csp_next_cycle_start(DateADT term_start, DateADT term_end, TermCode term,
-					 BillingFrequency freq, DateADT day, DateADT *next)
-{
-	TermsCycle	cycle;
-
-	if (freq == FREQ_ONE_TIME ||
-		!terms_cycle_containing(term_start, term_end, term, freq, day, &cycle) ||
-		cycle.end >= term_end)
-		return false;
-	*next = cycle.end + 1;
-	return true;
-}
-
 /* csp_find_price, or NC013 naming what is missing. */
 void
 csp_require_price(const char *sku_id, TermCode term, BillingFrequency freq,

@@ -107,6 +107,7 @@ extern Datum csp_new_uuid(void);
 extern int64 csp_profile_account(int64 billing_profile_id);
 extern void csp_record_profile_event(int64 billing_account_id, int64 billing_profile_id,
 									 TimestampTz instant);
+extern struct CspPlan *csp_profiles_due_for_invoicing(void);
 
 /* catalog.c */
 extern char *csp_lock_product(const char *sku_id, char **trial_of);
@@ -215,22 +216,28 @@ typedef struct ChargeLine
 
 #define CSP_WINDOW_USECS (INT64CONST(168) * USECS_PER_HOUR)	/* 7 days */
 
-/* renewals.c */
-extern TimestampTz csp_job_instant_arg(FunctionCallInfo fcinfo);
+/* renewals.c: what one run of csp.run_renewals works with */
+typedef struct CspRenewalRun
+{
+	DateADT		today;			/* the job's UTC date */
+} CspRenewalRun;
+extern TimestampTz csp_cancellation_deadline(const char *publisher, BillingFrequency freq,
+											 TimestampTz from);
+
+/* cycles.c: the billing cycles of a term, and csp.run_cycle_charges */
+typedef struct CspCycleChargeRun
+{
+	DateADT		today;			/* the job's UTC date */
+	int64		posted;			/* cycle charges posted so far */
+} CspCycleChargeRun;
+extern bool csp_next_cycle_start(DateADT term_start, DateADT term_end, TermCode term,
+								 BillingFrequency freq, DateADT day, DateADT *next);
 extern int	csp_charge_due_cycles(SubscriptionRow *sub, DateADT today);
-typedef void (*CspIsolatedWork) (Datum id, void *arg);
-extern bool csp_run_isolated(CspIsolatedWork work, Datum id, void *arg,
-							 MemoryContext job_context, const char *failure);
-typedef int (*CspBatchWork) (const Datum *ids, int n, bool *done, void *arg);
-extern int	csp_run_isolated_batch(CspBatchWork work, const Datum *ids, int n, bool *done,
-								   void *arg, MemoryContext job_context);
 
 /* job_batch.c */
 extern bool csp_set_based_jobs;	/* csp.set_based_jobs */
-extern int	csp_renew_batch(const Datum *ids, int n, bool *done, void *arg);
-extern int	csp_charge_batch(const Datum *ids, int n, bool *done, void *arg);
-extern TimestampTz csp_cancellation_deadline(const char *publisher, BillingFrequency freq,
-											 TimestampTz from);
+extern int	csp_renew_batch(const Datum *ids, int n, bool *done, const CspRenewalRun *run);
+extern int	csp_charge_batch(const Datum *ids, int n, bool *done, CspCycleChargeRun *run);
 
 /* charges.c: what a line costs; ledger.h/ledger.c store the lines */
 extern bool csp_find_price(const char *sku_id, TermCode term, BillingFrequency freq,
@@ -257,8 +264,6 @@ extern Numeric csp_line_amount(const SubscriptionRow *sub, const ChargeLine *lin
 extern int	csp_refund_charges(const SubscriptionRow *sub, const char *charge_type,
 							   int64 lot_id, TimestampTz lot_added_at, int32 seats,
 							   DateADT refund_from, Datum reference_id);
-extern bool csp_next_cycle_start(DateADT term_start, DateADT term_end, TermCode term,
-								 BillingFrequency freq, DateADT day, DateADT *next);
 
 /* Convenience: pass a C string or a NULL as a text Datum. */
 #define CSP_TEXT(s) ((s) ? CStringGetTextDatum(s) : (Datum) 0)

@@ -48,6 +48,8 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
+#include "jobs.h"
+
 PG_FUNCTION_INFO_V1(csp_run_invoicing);
 PG_FUNCTION_INFO_V1(csp_void_and_rebill);
 
@@ -217,7 +219,8 @@ AttachLines(CspPlan *billable, Datum *values, NewInvoices *inv)
 
 /*
  * Invoices every closed period of a batch of billing profiles (locked by
- * the caller); returns the number of invoices made.  Three steps, each
+ * the job runner), in an SPI connection of the runner's that goes with the
+ * batch; returns the number of invoices made.  Three steps, each
  * set-based over the whole batch:
  *
  * 1. one statement decides the period each unbilled line is billed in and
@@ -343,8 +346,6 @@ InvoiceProfiles(Datum accounts, Datum profiles, DateADT today)
 	int			nmap;
 	int			i;
 
-	/* a connection of its own: what one batch allocates goes with it */
-	SPI_connect();
 	values[0] = accounts;
 	values[1] = profiles;
 	values[2] = DateADTGetDatum(today);
@@ -352,10 +353,7 @@ InvoiceProfiles(Datum accounts, Datum profiles, DateADT today)
 	csp_spi_run(&make, values, NULL, false, 0);
 	nmap = (int) SPI_processed;
 	if (nmap == 0)
-	{
-		SPI_finish();
 		return 0;
-	}
 
 	/* the mapping natural period -> invoice, and the distinct invoices */
 	map_accounts = palloc(sizeof(Datum) * nmap);
@@ -404,39 +402,56 @@ InvoiceProfiles(Datum accounts, Datum profiles, DateADT today)
 	values[1] = PointerGetDatum(construct_array(inv.numbers, inv.n, TEXTOID, -1, false, TYPALIGN_INT));
 	values[2] = PointerGetDatum(construct_array((Datum *) inv.totals, inv.n, NUMERICOID, -1, false, TYPALIGN_INT));
 	csp_spi_run(&settle, values, NULL, false, 0);
-	SPI_finish();
 	return inv.n;
 }
 
-/*
- * csp.run_invoicing(as_of timestamptz) → int
- * R13.1: closes every billing period that ended before as_of's UTC date
- * (NCE: calendar months; legacy: anniversary cycles) into one invoice per
- * billing profile, currency and period; returns the invoices made.
- */
-Datum
-csp_run_invoicing(PG_FUNCTION_ARGS)
+/* What one run of csp.run_invoicing works with. */
+typedef struct InvoicingRun
 {
-	/*
-	 * Profiles with unbilled lines posted before their current period,
-	 * locked so that a second runner skips them.  FOR NO KEY UPDATE leaves
-	 * foreign-key checks (new subscriptions, invoices) free to proceed.
-	 */
-	static CspPlan due = {
-		"SELECT p.billing_account_id, p.billing_profile_id"
-		"  FROM csp.billing_profile p"
-		" WHERE (p.billing_account_id, p.billing_profile_id) > ($2, $3)"
-		"   AND EXISTS (SELECT 1 FROM csp.charge c"
-		"                WHERE c.billing_account_id = p.billing_account_id"
-		"                  AND c.billing_profile_id = p.billing_profile_id"
-		"                  AND c.invoice_number IS NULL"
-		"                  AND c.posted_at < ((csp.invoice_period($1, p.anniversary_day)).period_start::timestamp"
-		"                                     AT TIME ZONE 'UTC'))"
-		" ORDER BY p.billing_account_id, p.billing_profile_id"
-		" LIMIT $4"
-		" FOR NO KEY UPDATE OF p SKIP LOCKED",
-		4, {DATEOID, INT8OID, INT8OID, INT4OID}, NULL, 0
-	};
+	DateADT		today;			/* the job's UTC date */
+	int64		made;			/* invoices made so far */
+} InvoicingRun;
+
+/* A batch of profiles (keys: account, profile), invoiced set-based. */
+static int
+InvoiceBatch(CspJobBatch *batch, void *arg)
+{
+	InvoicingRun *run = (InvoicingRun *) arg;
+
+	run->made += InvoiceProfiles(csp_array_of(batch->keys[0], NULL, batch->n, INT8OID),
+								 csp_array_of(batch->keys[1], NULL, batch->n, INT8OID),
+								 run->today);
+	memset(batch->done, true, sizeof(bool) * batch->n);
+	return batch->n;
+}
+
+/*
+ * The batches are billing profiles with unbilled lines posted before their
+ * current period, locked FOR NO KEY UPDATE SKIP LOCKED (accounts.c).  A
+ * batch is invoiced in one piece: an error ends the run (the invoices of
+ * a batch are drawn in one statement, and half of them would be wrong).
+ */
+static const CspJob invoicing_job = {
+	.action = "run_invoicing",
+	.item_name = "billing profile",
+	.items_name = "billing profiles",
+	.due = csp_profiles_due_for_invoicing,
+	.nkeys = 2,
+	.first_key = {"-9223372036854775808", "-9223372036854775808"},
+	.item_key = 1,
+	.batch_size = INVOICING_BATCH_SIZE,
+	.progress_every = INVOICING_PROGRESS_EVERY,
+	.batch_work = InvoiceBatch,
+	.batch_isolated = false,
+	.batch_enabled = NULL,
+	.item_work = NULL,
+	.failure = NULL,
+};
+
+/* R11.5: tells what a run left unbilled, and why. */
+static void
+ReportLeftUnbilled(DateADT today)
+{
 	/* what is left: profiles another transaction holds, or late lines waiting (R11.5) */
 	static CspPlan left = {
 		"SELECT count(*) FROM csp.billing_profile p"
@@ -448,88 +463,41 @@ csp_run_invoicing(PG_FUNCTION_ARGS)
 		"                                     AT TIME ZONE 'UTC'))",
 		1, {DATEOID}, NULL, 0
 	};
-	TimestampTz as_of = csp_job_instant_arg(fcinfo);
-	DateADT		today = terms_utc_date(as_of);
+#define Anum_left_count 1
+	Datum		day = DateADTGetDatum(today);
+	bool		isnull;
 	int64		remaining;
-	int64		last_account = PG_INT64_MIN;
-	int64		last_profile = PG_INT64_MIN;
-	int64		profiles = 0;
-	int64		made = 0;
-	int64		next_notice = INVOICING_PROGRESS_EVERY;
 
+	csp_spi_run(&left, &day, NULL, true, 1);
+	remaining = DatumGetInt64(csp_spi_getdatum(0, Anum_left_count, &isnull));
+	if (remaining > 0)
+		ereport(NOTICE,
+				(errmsg_plural("run_invoicing: " INT64_FORMAT " billing profile still has unbilled lines posted before its current period",
+							   "run_invoicing: " INT64_FORMAT " billing profiles still have unbilled lines posted before their current period",
+							   (unsigned long) remaining, remaining),
+				 errdetail("Another transaction holds them, or their lines wait for a period without an invoice to close (R11.5)."),
+				 errhint("A later run bills them.")));
+}
+
+/*
+ * csp.run_invoicing(as_of timestamptz) → int
+ * R13.1: closes every billing period that ended before as_of's UTC date
+ * (NCE: calendar months; legacy: anniversary cycles) into one invoice per
+ * billing profile, currency and period; returns the invoices made.
+ */
+Datum
+csp_run_invoicing(PG_FUNCTION_ARGS)
+{
+	TimestampTz as_of = csp_job_instant_arg(fcinfo);
+	InvoicingRun run;
+
+	run.today = terms_utc_date(as_of);
+	run.made = 0;
 	csp_enter(fcinfo, "run_invoicing", true);
-	csp_set_job_instant(as_of);
-	PG_TRY();
-	{
-		for (;;)
-		{
-			Datum		values[4];
-			SPITupleTable *batch;
-			uint64		n,
-						i;
-			Datum	   *accounts;
-			Datum	   *profile_ids;
-
-			values[0] = DateADTGetDatum(today);
-			values[1] = Int64GetDatum(last_account);
-			values[2] = Int64GetDatum(last_profile);
-			values[3] = Int32GetDatum(INVOICING_BATCH_SIZE);
-			csp_spi_run(&due, values, NULL, false, 0);
-			batch = SPI_tuptable;
-			n = SPI_processed;
-			if (n == 0)
-				break;
-			accounts = palloc(sizeof(Datum) * n);
-			profile_ids = palloc(sizeof(Datum) * n);
-			for (i = 0; i < n; i++)
-			{
-				bool		isnull;
-
-				last_account = DatumGetInt64(SPI_getbinval(batch->vals[i], batch->tupdesc, 1, &isnull));
-				last_profile = DatumGetInt64(SPI_getbinval(batch->vals[i], batch->tupdesc, 2, &isnull));
-				accounts[i] = Int64GetDatum(last_account);
-				profile_ids[i] = Int64GetDatum(last_profile);
-			}
-			made += InvoiceProfiles(PointerGetDatum(construct_array(accounts, (int) n, INT8OID, sizeof(int64),
-																	FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)),
-									PointerGetDatum(construct_array(profile_ids, (int) n, INT8OID, sizeof(int64),
-																	FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)),
-									today);
-			profiles += n;
-			pfree(accounts);
-			pfree(profile_ids);
-			if (made >= next_notice)
-			{
-				ereport(NOTICE,
-						(errmsg("run_invoicing: " INT64_FORMAT " profiles, " INT64_FORMAT " invoices so far",
-								profiles, made)));
-				next_notice = made + INVOICING_PROGRESS_EVERY;
-			}
-			SPI_freetuptable(batch);
-		}
-
-		{
-			Datum		day = DateADTGetDatum(today);
-			bool		isnull;
-
-			csp_spi_run(&left, &day, NULL, false, 1);
-			remaining = DatumGetInt64(csp_spi_getdatum(0, 1, &isnull));
-		}
-		if (remaining > 0)
-			ereport(NOTICE,
-					(errmsg_plural("run_invoicing: " INT64_FORMAT " billing profile still has unbilled lines posted before its current period",
-								   "run_invoicing: " INT64_FORMAT " billing profiles still have unbilled lines posted before their current period",
-								   (unsigned long) remaining, remaining),
-					 errdetail("Another transaction holds them, or their lines wait for a period without an invoice to close (R11.5)."),
-					 errhint("A later run bills them.")));
-	}
-	PG_FINALLY();
-	{
-		csp_clear_job_instant();
-	}
-	PG_END_TRY();
+	csp_run_job(&invoicing_job, as_of, &run);
+	ReportLeftUnbilled(run.today);
 	csp_finish();
-	PG_RETURN_INT32((int32) made);
+	PG_RETURN_INT32((int32) run.made);
 }
 
 /*

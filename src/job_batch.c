@@ -424,9 +424,9 @@ RenewDueOn(SPITupleTable *rows, uint64 nrows, const DateADT *due, DateADT day,
 }
 
 int
-csp_renew_batch(const Datum *ids, int n, bool *done, void *arg)
+csp_renew_batch(const Datum *ids, int n, bool *done, const CspRenewalRun *run)
 {
-	DateADT		today = *(DateADT *) arg;
+	DateADT		today = run->today;
 	SPITupleTable *rows;
 	uint64		nrows,
 				i;
@@ -654,10 +654,10 @@ ChargeDueOn(SPITupleTable *rows, uint64 nrows, const DateADT *due, DateADT day,
 }
 
 int
-csp_charge_batch(const Datum *ids, int n, bool *done, void *arg)
+csp_charge_batch(const Datum *ids, int n, bool *done, CspCycleChargeRun *run)
 {
-	DateADT		today = *(DateADT *) ((void **) arg)[0];
-	int64	   *posted = (int64 *) ((void **) arg)[1];
+	DateADT		today = run->today;
+	int64	   *posted = &run->posted;
 	SPITupleTable *rows;
 	uint64		nrows,
 				i;

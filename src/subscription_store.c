@@ -753,17 +753,17 @@ csp_store_find_addon_base(Datum customer_id, const char *sku_id, bool has_target
 }
 
 /*
- * The due queries of csp.run_renewals and csp.run_cycle_charges: $1 the
- * job's date, $2 the batch size, $3/$4 the keyset position; they return
- * (id, due date), locked FOR UPDATE SKIP LOCKED so a second runner takes
- * others.  The keyset over (due date, id) means a failed one is not
+ * The due queries of csp.run_renewals and csp.run_cycle_charges, as the
+ * job runner takes them (jobs.h): $1 the job's date, $2 the batch size,
+ * $3/$4 the keyset position; they return the keys (due date, id), locked
+ * FOR UPDATE SKIP LOCKED so a second runner takes others.  The keyset over (due date, id) means a failed one is not
  * retried in the same run.
  */
 CspPlan *
 csp_store_renewals_due(void)
 {
 	static CspPlan due = {
-		"SELECT subscription_id, term_end FROM csp.subscription"
+		"SELECT term_end, subscription_id FROM csp.subscription"
 		" WHERE term_end < $1 AND status IN ('active', 'suspended')"
 		"   AND (term_end, subscription_id) > ($3, $4)"
 		" ORDER BY term_end, subscription_id LIMIT $2 FOR UPDATE SKIP LOCKED",
@@ -777,7 +777,7 @@ CspPlan *
 csp_store_cycle_charges_due(void)
 {
 	static CspPlan due = {
-		"SELECT subscription_id, next_charge_date FROM csp.subscription"
+		"SELECT next_charge_date, subscription_id FROM csp.subscription"
 		" WHERE next_charge_date <= $1 AND status IN ('active', 'suspended')"
 		"   AND (next_charge_date, subscription_id) > ($3, $4)"
 		" ORDER BY next_charge_date, subscription_id LIMIT $2 FOR UPDATE SKIP LOCKED",
