@@ -100,7 +100,7 @@ for file in "${FILES[@]}"; do
 		}
 		return out
 	}
-	function check_statement(text, line,   t, tbl, rest, op) {
+	function check_statement(text, line,   t, tbl, rest, op, alias, a) {
 		rest = text
 		while (match(rest, /(INSERT INTO|UPDATE|DELETE FROM)[ \t]+(csp|cron)\.[a-z_]+/)) {
 			t = substr(rest, RSTART, RLENGTH)
@@ -108,6 +108,22 @@ for file in "${FILES[@]}"; do
 			tbl = t; sub(/^(INSERT INTO|UPDATE|DELETE FROM)[ \t]+/, "", tbl)
 			op = t; sub(/[ \t]+(csp|cron)\..*/, "", op)
 			check_owner(tbl, op, line)
+		}
+		# FOR UPDATE OF alias: the table that alias names (the statement may
+		# read others, in subqueries, without locking them)
+		if (match(text, /FOR (UPDATE|NO KEY UPDATE|SHARE|KEY SHARE) OF [a-z_]+/)) {
+			alias = substr(text, RSTART, RLENGTH); sub(/.* OF /, "", alias)
+			rest = text
+			while (match(rest, /(csp|cron)\.[a-z_]+[ \t]+(AS[ \t]+)?[a-z_]+/)) {
+				t = substr(rest, RSTART, RLENGTH)
+				rest = substr(rest, RSTART + RLENGTH)
+				a = t; sub(/^(csp|cron)\.[a-z_]+[ \t]+(AS[ \t]+)?/, "", a)
+				if (a == alias) {
+					tbl = t; sub(/[ \t].*/, "", tbl)
+					check_owner(tbl, "a locking SELECT", line)
+					return
+				}
+			}
 		}
 		if (text ~ /FOR (UPDATE|NO KEY UPDATE|SHARE|KEY SHARE)/ &&
 			match(text, /FROM[ \t]+(csp|cron)\.[a-z_]+/)) {

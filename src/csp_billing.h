@@ -141,6 +141,7 @@ extern bool csp_numeric_is_finite(Numeric value);
 extern bool csp_numeric_is_negative(Numeric value);
 extern int64 csp_numeric_to_int64(Numeric value);
 extern Numeric csp_numeric_negate(Numeric value);
+extern char *csp_numeric_to_cstring(Numeric value);
 extern void csp_check_amount(Numeric value, const char *what, int max_scale);
 
 /* Prices and rates may have up to six decimals; invoices use the minor unit. */

@@ -48,7 +48,10 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
+#include "invoice_store.h"
 #include "jobs.h"
+#include "ledger.h"
+#include "payment_store.h"
 
 PG_FUNCTION_INFO_V1(csp_run_invoicing);
 PG_FUNCTION_INFO_V1(csp_void_and_rebill);
@@ -56,11 +59,6 @@ PG_FUNCTION_INFO_V1(csp_void_and_rebill);
 #define INVOICING_BATCH_SIZE 500
 #define INVOICING_PROGRESS_EVERY 1000
 #define ATTACH_CHUNK 10000
-
-/* The next document number: G and nine digits, from a sequence that never cycles. */
-#define NEXT_INVOICE_NUMBER \
-	"'G' || pg_catalog.lpad(pg_catalog.nextval('csp.invoice_number_seq')::text, 9, '0')"
-
 
 /*
  * The invoices one run makes for a batch of profiles, with what was
@@ -126,19 +124,6 @@ AddInvoice(NewInvoices *inv, Datum account, const char *number)
 static void
 AttachLines(CspPlan *billable, Datum *values, NewInvoices *inv)
 {
-	static CspPlan attach = {
-		"WITH attached AS ("
-		"  UPDATE csp.charge c SET invoice_number = x.invoice_number"
-		"    FROM ROWS FROM (pg_catalog.unnest($1::bigint[]), pg_catalog.unnest($2::bigint[]),"
-		"                    pg_catalog.unnest($3::text[]))"
-		"         AS x (billing_account_id, charge_id, invoice_number)"
-		"   WHERE c.billing_account_id = x.billing_account_id AND c.charge_id = x.charge_id"
-		"     AND c.invoice_number IS NULL"
-		"  RETURNING c.invoice_number, c.amount"
-		")"
-		" SELECT invoice_number, sum(amount), count(*) FROM attached GROUP BY invoice_number",
-		3, {INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID}, NULL, CURSOR_OPT_GENERIC_PLAN
-	};
 	Portal		portal;
 	Datum	   *accounts = palloc(sizeof(Datum) * ATTACH_CHUNK);
 	Datum	   *ids = palloc(sizeof(Datum) * ATTACH_CHUNK);
@@ -154,7 +139,6 @@ AttachLines(CspPlan *billable, Datum *values, NewInvoices *inv)
 		uint64		n,
 					i;
 		int64		attached = 0;
-		Datum		args[3];
 
 		SPI_cursor_fetch(portal, true, ATTACH_CHUNK);
 		lines = SPI_tuptable;
@@ -166,30 +150,30 @@ AttachLines(CspPlan *billable, Datum *values, NewInvoices *inv)
 		{
 			bool		isnull;
 
-			accounts[i] = SPI_getbinval(lines->vals[i], lines->tupdesc, 1, &isnull);
-			ids[i] = SPI_getbinval(lines->vals[i], lines->tupdesc, 2, &isnull);
-			numbers[i] = SPI_getbinval(lines->vals[i], lines->tupdesc, 3, &isnull);
+			accounts[i] = SPI_getbinval(lines->vals[i], lines->tupdesc,
+										Anum_billable_billing_account_id, &isnull);
+			ids[i] = SPI_getbinval(lines->vals[i], lines->tupdesc, Anum_billable_charge_id, &isnull);
+			numbers[i] = SPI_getbinval(lines->vals[i], lines->tupdesc,
+									   Anum_billable_invoice_number, &isnull);
 		}
-		args[0] = PointerGetDatum(construct_array(accounts, (int) n, INT8OID, sizeof(int64),
-												  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-		args[1] = PointerGetDatum(construct_array(ids, (int) n, INT8OID, sizeof(int64),
-												  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-		args[2] = PointerGetDatum(construct_array(numbers, (int) n, TEXTOID, -1, false, TYPALIGN_INT));
-		csp_spi_run(&attach, args, NULL, false, 0);
+		csp_ledger_attach_lines(csp_array_of(accounts, NULL, (int) n, INT8OID),
+								csp_array_of(ids, NULL, (int) n, INT8OID),
+								csp_array_of(numbers, NULL, (int) n, TEXTOID));
 
 		MemoryContextSwitchTo(accumulated);
 		for (i = 0; i < SPI_processed; i++)
 		{
 			bool		isnull;
-			char	   *number = csp_spi_getcstring((int) i, 1);
+			char	   *number = csp_spi_getcstring((int) i, Anum_attached_invoice_number);
 			int			k = FindInvoice(inv, number);
-			int64		count = DatumGetInt64(csp_spi_getdatum((int) i, 3, &isnull));
+			int64		count = DatumGetInt64(csp_spi_getdatum((int) i, Anum_attached_lines, &isnull));
 
 			if (k < 0)
 				elog(ERROR, "attached lines to invoice %s, which this run did not make", number);
 			inv->totals[k] = DatumGetNumeric(DirectFunctionCall2(numeric_add,
 																 NumericGetDatum(inv->totals[k]),
-																 csp_spi_getdatum((int) i, 2, &isnull)));
+																 csp_spi_getdatum((int) i, Anum_attached_amount,
+																				  &isnull)));
 			inv->lines[k] += count;
 			attached += count;
 		}
@@ -203,19 +187,6 @@ AttachLines(CspPlan *billable, Datum *values, NewInvoices *inv)
 	SPI_cursor_close(portal);
 	MemoryContextDelete(chunk_cxt);
 }
-
-/*
- * The period of each profile that is open on "today" starts at its
- * cutoff: lines posted before it are billed now.  NCE profiles have
- * calendar months (anniversary_day NULL), legacy ones anniversary cycles.
- */
-#define BATCH_PROFILES \
-	"SELECT p.billing_account_id, p.billing_profile_id, p.anniversary_day, p.po_number, p.bill_to," \
-	"       (csp.invoice_period($3, p.anniversary_day)).period_start::timestamp AT TIME ZONE 'UTC' AS cutoff" \
-	"  FROM ROWS FROM (pg_catalog.unnest($1::bigint[]), pg_catalog.unnest($2::bigint[]))" \
-	"       AS k (billing_account_id, billing_profile_id)" \
-	"  JOIN csp.billing_profile p" \
-	"    ON p.billing_account_id = k.billing_account_id AND p.billing_profile_id = k.billing_profile_id"
 
 /*
  * Invoices every closed period of a batch of billing profiles (locked by
@@ -240,101 +211,6 @@ AttachLines(CspPlan *billable, Datum *values, NewInvoices *inv)
 static int
 InvoiceProfiles(Datum accounts, Datum profiles, DateADT today)
 {
-	/* $1 accounts, $2 profiles, $3 today, $4 now */
-	static CspPlan make = {
-		"WITH batch AS MATERIALIZED (" BATCH_PROFILES
-		"), unbilled AS MATERIALIZED ("
-		/* one row per profile, currency and natural period: the lines are read once */
-		"  SELECT b.billing_account_id, b.billing_profile_id, c.currency,"
-		"         (csp.invoice_period(csp.utc_date(c.posted_at), b.anniversary_day)).period_start"
-		"           AS natural_start,"
-		"         sum(c.amount) AS total"
-		"    FROM batch b"
-		"    JOIN csp.charge c"
-		"      ON c.billing_account_id = b.billing_account_id"
-		"     AND c.billing_profile_id = b.billing_profile_id"
-		"     AND c.invoice_number IS NULL AND c.posted_at < b.cutoff"
-		"   GROUP BY 1, 2, 3, 4"
-		/* each natural period, and the closed period it is billed in (R11.5) */
-		"), periods AS MATERIALIZED ("
-		"  SELECT n.billing_account_id, n.billing_profile_id, n.currency, n.natural_start,"
-		"         n.total, t.target_start"
-		"    FROM unbilled n"
-		"    JOIN batch b"
-		"      ON b.billing_account_id = n.billing_account_id"
-		"     AND b.billing_profile_id = n.billing_profile_id"
-		"   CROSS JOIN LATERAL ("
-		"     SELECT g.g::date AS target_start"
-		"       FROM pg_catalog.generate_series(n.natural_start::timestamp,"
-		"                                       (b.cutoff AT TIME ZONE 'UTC') - interval '1 day',"
-		"                                       interval '1 month') AS g (g)"
-		"      WHERE NOT EXISTS (SELECT 1 FROM csp.invoice i"
-		"                         WHERE i.billing_account_id = n.billing_account_id"
-		"                           AND i.billing_profile_id = n.billing_profile_id"
-		"                           AND i.currency = n.currency AND i.period_start = g.g::date"
-		"                           AND i.document_type = 'invoice')"
-		"      ORDER BY g.g LIMIT 1) t"
-		"), totals AS ("
-		"  SELECT billing_account_id, billing_profile_id, currency, target_start, sum(total) AS total"
-		"    FROM periods"
-		"   GROUP BY billing_account_id, billing_profile_id, currency, target_start"
-		"), docs AS ("
-		"  INSERT INTO csp.invoice (billing_account_id, invoice_number, billing_profile_id,"
-		"         document_type, lines_invoice_number, period_start, period_end, invoice_date,"
-		"         published_on, due_date, currency, total, po_number, bill_to, created_at)"
-		"  SELECT n.billing_account_id, n.number, n.billing_profile_id, 'invoice', n.number,"
-		"         ip.period_start, ip.period_end, ip.invoice_date, ip.published_on, ip.due_date,"
-		"         n.currency, n.total, b.po_number, b.bill_to, $4"
-		"    FROM (SELECT s.*, " NEXT_INVOICE_NUMBER " AS number"
-		"            FROM (SELECT * FROM totals"
-		"                   ORDER BY billing_account_id, billing_profile_id, currency, target_start) s) n"
-		"    JOIN batch b"
-		"      ON b.billing_account_id = n.billing_account_id"
-		"     AND b.billing_profile_id = n.billing_profile_id"
-		"   CROSS JOIN LATERAL csp.invoice_period(n.target_start, b.anniversary_day) ip"
-		"      ON CONFLICT (billing_account_id, billing_profile_id, currency, period_start)"
-		"         WHERE document_type = 'invoice' DO NOTHING"
-		"  RETURNING billing_account_id, billing_profile_id, invoice_number, currency, period_start"
-		")"
-		" SELECT p.billing_account_id, p.billing_profile_id, p.currency, p.natural_start,"
-		"        d.invoice_number"
-		"   FROM periods p"
-		"   JOIN docs d"
-		"     ON d.billing_account_id = p.billing_account_id"
-		"    AND d.billing_profile_id = p.billing_profile_id"
-		"    AND d.currency = p.currency AND d.period_start = p.target_start",
-		4, {INT8ARRAYOID, INT8ARRAYOID, DATEOID, TIMESTAMPTZOID}, NULL, 0
-	};
-	/* $1..$3 as above; $4..$8: the natural periods of each profile and their invoices */
-	static CspPlan billable = {
-		"WITH batch AS MATERIALIZED (" BATCH_PROFILES ")"
-		" SELECT c.billing_account_id, c.charge_id, m.invoice_number"
-		"   FROM batch b"
-		"   JOIN csp.charge c"
-		"     ON c.billing_account_id = b.billing_account_id"
-		"    AND c.billing_profile_id = b.billing_profile_id"
-		"    AND c.invoice_number IS NULL AND c.posted_at < b.cutoff"
-		"   JOIN ROWS FROM (pg_catalog.unnest($4::bigint[]), pg_catalog.unnest($5::bigint[]),"
-		"                   pg_catalog.unnest($6::text[]), pg_catalog.unnest($7::date[]),"
-		"                   pg_catalog.unnest($8::text[]))"
-		"        AS m (billing_account_id, billing_profile_id, currency, natural_start, invoice_number)"
-		"     ON m.billing_account_id = c.billing_account_id"
-		"    AND m.billing_profile_id = c.billing_profile_id"
-		"    AND m.currency = c.currency"
-		"    AND m.natural_start = (csp.invoice_period(csp.utc_date(c.posted_at), b.anniversary_day)).period_start",
-		8, {INT8ARRAYOID, INT8ARRAYOID, DATEOID, INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID,
-		DATEARRAYOID, TEXTARRAYOID}, NULL, CURSOR_OPT_CUSTOM_PLAN	/* hash join of lines and periods */
-	};
-	/* R13: every invoice's total is the sum of the lines attached to it */
-	static CspPlan settle = {
-		"UPDATE csp.invoice d SET total = x.total"
-		"  FROM ROWS FROM (pg_catalog.unnest($1::bigint[]), pg_catalog.unnest($2::text[]),"
-		"                  pg_catalog.unnest($3::numeric[]))"
-		"       AS x (billing_account_id, invoice_number, total)"
-		" WHERE d.billing_account_id = x.billing_account_id AND d.invoice_number = x.invoice_number"
-		"   AND d.total <> x.total",
-		3, {INT8ARRAYOID, TEXTARRAYOID, NUMERICARRAYOID}, NULL, CURSOR_OPT_GENERIC_PLAN
-	};
 	Datum		values[8];
 	Datum	   *map_accounts;
 	Datum	   *map_profiles;
@@ -346,12 +222,7 @@ InvoiceProfiles(Datum accounts, Datum profiles, DateADT today)
 	int			nmap;
 	int			i;
 
-	values[0] = accounts;
-	values[1] = profiles;
-	values[2] = DateADTGetDatum(today);
-	values[3] = TimestampTzGetDatum(csp_now());
-	csp_spi_run(&make, values, NULL, false, 0);
-	nmap = (int) SPI_processed;
+	nmap = (int) csp_invoice_make_for_batch(accounts, profiles, today, csp_now());
 	if (nmap == 0)
 		return 0;
 
@@ -372,36 +243,35 @@ InvoiceProfiles(Datum accounts, Datum profiles, DateADT today)
 	inv.lines = palloc0(sizeof(int64) * nmap);
 	for (i = 0; i < nmap; i++)
 	{
-		char	   *number = csp_spi_getcstring(i, 5);
+		char	   *number = csp_spi_getcstring(i, Anum_made_invoice_number);
 		bool		isnull;
 
-		map_accounts[i] = Int64GetDatum(DatumGetInt64(csp_spi_getdatum(i, 1, &isnull)));
-		map_profiles[i] = Int64GetDatum(DatumGetInt64(csp_spi_getdatum(i, 2, &isnull)));
-		currencies[i] = CStringGetTextDatum(csp_spi_getcstring(i, 3));
-		starts[i] = DateADTGetDatum(DatumGetDateADT(csp_spi_getdatum(i, 4, &isnull)));
+		map_accounts[i] = Int64GetDatum(DatumGetInt64(csp_spi_getdatum(i, Anum_made_billing_account_id, &isnull)));
+		map_profiles[i] = Int64GetDatum(DatumGetInt64(csp_spi_getdatum(i, Anum_made_billing_profile_id, &isnull)));
+		currencies[i] = CStringGetTextDatum(csp_spi_getcstring(i, Anum_made_currency));
+		starts[i] = DateADTGetDatum(DatumGetDateADT(csp_spi_getdatum(i, Anum_made_natural_start, &isnull)));
 		numbers[i] = CStringGetTextDatum(number);
 		AddInvoice(&inv, map_accounts[i], number);
 	}
 	SPI_freetuptable(SPI_tuptable);
 
-	values[3] = PointerGetDatum(construct_array(map_accounts, nmap, INT8OID, sizeof(int64),
-												FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	values[4] = PointerGetDatum(construct_array(map_profiles, nmap, INT8OID, sizeof(int64),
-												FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	values[5] = PointerGetDatum(construct_array(currencies, nmap, TEXTOID, -1, false, TYPALIGN_INT));
-	values[6] = PointerGetDatum(construct_array(starts, nmap, DATEOID, sizeof(DateADT), true, TYPALIGN_INT));
-	values[7] = PointerGetDatum(construct_array(numbers, nmap, TEXTOID, -1, false, TYPALIGN_INT));
-	AttachLines(&billable, values, &inv);
+	values[0] = accounts;
+	values[1] = profiles;
+	values[2] = DateADTGetDatum(today);
+	values[3] = csp_array_of(map_accounts, NULL, nmap, INT8OID);
+	values[4] = csp_array_of(map_profiles, NULL, nmap, INT8OID);
+	values[5] = csp_array_of(currencies, NULL, nmap, TEXTOID);
+	values[6] = csp_array_of(starts, NULL, nmap, DATEOID);
+	values[7] = csp_array_of(numbers, NULL, nmap, TEXTOID);
+	AttachLines(csp_invoice_billable_lines(), values, &inv);
 
 	/* R13: every invoice's total is the sum of the lines attached to it */
 	for (i = 0; i < inv.n; i++)
 		if (inv.lines[i] == 0)
 			elog(ERROR, "invoice %s was made without lines", TextDatumGetCString(inv.numbers[i]));
-	values[0] = PointerGetDatum(construct_array(inv.accounts, inv.n, INT8OID, sizeof(int64),
-												FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	values[1] = PointerGetDatum(construct_array(inv.numbers, inv.n, TEXTOID, -1, false, TYPALIGN_INT));
-	values[2] = PointerGetDatum(construct_array((Datum *) inv.totals, inv.n, NUMERICOID, -1, false, TYPALIGN_INT));
-	csp_spi_run(&settle, values, NULL, false, 0);
+	csp_invoice_settle_totals(csp_array_of(inv.accounts, NULL, inv.n, INT8OID),
+							  csp_array_of(inv.numbers, NULL, inv.n, TEXTOID),
+							  csp_array_of((Datum *) inv.totals, NULL, inv.n, NUMERICOID));
 	return inv.n;
 }
 
@@ -512,72 +382,12 @@ Datum
 csp_void_and_rebill(PG_FUNCTION_ARGS)
 {
 	static const char *const args[] = {"invoice_number", NULL, NULL};
-	static CspPlan lock = {
-		"SELECT billing_account_id, document_type, replaced_by, total,"
-		"       (SELECT coalesce(sum(c.amount), 0) FROM csp.charge c"
-		"         WHERE c.billing_account_id = i.billing_account_id"
-		"           AND c.invoice_number = i.lines_invoice_number)"
-		"         * CASE WHEN i.document_type = 'void_note' THEN -1 ELSE 1 END"
-		"  FROM csp.invoice i WHERE invoice_number = $1 FOR UPDATE OF i",
-		1, {TEXTOID}, NULL, 0
-	};
-	/*
-	 * Both new documents take their totals from the original's ledger lines
-	 * in the statement that makes them: Σ lines = total by construction.
-	 */
-#define DOCUMENT_LINES_TOTAL \
-	"(SELECT coalesce(sum(c.amount), 0) FROM csp.charge c" \
-	"  WHERE c.billing_account_id = o.billing_account_id" \
-	"    AND c.invoice_number = o.lines_invoice_number)"
-	static CspPlan void_note = {
-		"INSERT INTO csp.invoice (billing_account_id, invoice_number, billing_profile_id,"
-		"       document_type, replaces_invoice_number, lines_invoice_number, period_start,"
-		"       period_end, invoice_date, published_on, due_date, currency, total, po_number,"
-		"       bill_to, created_at)"
-		" SELECT o.billing_account_id, " NEXT_INVOICE_NUMBER ", o.billing_profile_id, 'void_note',"
-		"       o.invoice_number, o.lines_invoice_number, o.period_start, o.period_end,"
-		"       GREATEST($3, o.invoice_date), GREATEST($3, o.invoice_date), NULL,"
-		"       o.currency, -" DOCUMENT_LINES_TOTAL ", o.po_number, o.bill_to, $4"
-		"  FROM csp.invoice o WHERE o.billing_account_id = $1 AND o.invoice_number = $2"
-		" RETURNING invoice_number",
-		4, {INT8OID, TEXTOID, DATEOID, TIMESTAMPTZOID}, NULL, 0
-	};
-	static CspPlan rebill = {
-		"INSERT INTO csp.invoice (billing_account_id, invoice_number, billing_profile_id,"
-		"       document_type, replaces_invoice_number, lines_invoice_number, period_start,"
-		"       period_end, invoice_date, published_on, due_date, currency, total, paid, po_number,"
-		"       bill_to, created_at)"
-		" SELECT o.billing_account_id, " NEXT_INVOICE_NUMBER ", o.billing_profile_id, 'rebill',"
-		"       o.invoice_number, o.lines_invoice_number, o.period_start, o.period_end,"
-		"       GREATEST($3, o.invoice_date), GREATEST($3, o.invoice_date),"
-		"       GREATEST($3, o.invoice_date) + " CppAsString2(TERMS_PAYMENT_TERM_DAYS) ","
-		"       o.currency, " DOCUMENT_LINES_TOTAL ","
-		"       o.paid, coalesce($5, o.po_number), coalesce($6, o.bill_to), $4"
-		"  FROM csp.invoice o WHERE o.billing_account_id = $1 AND o.invoice_number = $2"
-		" RETURNING invoice_number",
-		6, {INT8OID, TEXTOID, DATEOID, TIMESTAMPTZOID, TEXTOID, JSONBOID}, NULL, 0
-	};
-	/* R13.4: payments made on the original apply to the rebill */
-	static CspPlan carry = {
-		"UPDATE csp.payment_allocation SET invoice_number = $3"
-		" WHERE billing_account_id = $1 AND invoice_number = $2",
-		3, {INT8OID, TEXTOID, TEXTOID}, NULL, 0
-	};
-	static CspPlan replace = {
-		"UPDATE csp.invoice SET replaced_by = $3, voided_at = $4, paid = 0"
-		" WHERE billing_account_id = $1 AND invoice_number = $2",
-		4, {INT8OID, TEXTOID, TEXTOID, TIMESTAMPTZOID}, NULL, 0
-	};
 	char	   *number;
 	char	   *po_number = NULL;
 	Jsonb	   *bill_to = NULL;
-	int64		billing_account_id;
-	char	   *document_type;
-	char	   *replaced_by;
-	Datum		values[6];
-	char		nulls[6];
-	bool		isnull;
+	InvoiceToVoid original;
 	char	   *rebill_number;
+	Datum		result;
 	TimestampTz now = csp_now();
 	DateADT		today = terms_utc_date(now);
 
@@ -607,55 +417,36 @@ csp_void_and_rebill(PG_FUNCTION_ARGS)
 		}
 	}
 
-	values[0] = CStringGetTextDatum(number);
-	csp_spi_run(&lock, values, NULL, false, 1);
-	if (SPI_processed == 0)
+	if (!csp_invoice_lock_to_void(number, &original))
 		csp_report_not_found("invoice", number);
-	billing_account_id = DatumGetInt64(csp_spi_getdatum(0, 1, &isnull));
-	document_type = csp_spi_getcstring(0, 2);
-	replaced_by = csp_spi_getcstring(0, 3);
 
-	if (strcmp(document_type, "void_note") == 0)
+	if (strcmp(original.document_type, "void_note") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_CSP_WRONG_STATE),
 				 errmsg("cannot void %s: it is a void note", number),
 				 errdetail("A void note only cancels the document it replaces (R13.4)."),
 				 errhint("Void and rebill the current invoice of the period instead.")));
-	if (replaced_by != NULL)
+	if (original.replaced_by != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_CSP_WRONG_STATE),
 				 errmsg("cannot void %s: it is already void", number),
 				 errdetail("It was replaced by %s; only the latest document of a period counts (R13.4).",
-						   replaced_by),
-				 errhint("Void and rebill %s instead.", replaced_by)));
-	if (csp_numeric_cmp(DatumGetNumeric(csp_spi_getdatum(0, 4, &isnull)),
-						DatumGetNumeric(csp_spi_getdatum(0, 5, &isnull))) != 0)
+						   original.replaced_by),
+				 errhint("Void and rebill %s instead.", original.replaced_by)));
+	if (csp_numeric_cmp(original.total, original.lines_total) != 0)
 		elog(ERROR, "invoice %s: total %s differs from the sum %s of its lines",
-			 number, csp_spi_getcstring(0, 4), csp_spi_getcstring(0, 5));
+			 number, csp_numeric_to_cstring(original.total),
+			 csp_numeric_to_cstring(original.lines_total));
 
-	memset(nulls, ' ', sizeof(nulls));
-	values[0] = Int64GetDatum(billing_account_id);
-	values[1] = CStringGetTextDatum(number);
-	values[2] = DateADTGetDatum(today);
-	values[3] = TimestampTzGetDatum(now);
-	csp_spi_run(&void_note, values, nulls, false, 0);
-
-	values[4] = CSP_TEXT(po_number);
-	nulls[4] = po_number ? ' ' : 'n';
-	values[5] = bill_to ? JsonbPGetDatum(bill_to) : (Datum) 0;
-	nulls[5] = bill_to ? ' ' : 'n';
-	csp_spi_run(&rebill, values, nulls, false, 0);
-	if (SPI_processed != 1)
-		elog(ERROR, "could not rebill %s", number);
-	rebill_number = csp_spi_getcstring(0, 1);
-
-	values[2] = CStringGetTextDatum(rebill_number);
-	csp_spi_run(&carry, values, NULL, false, 0);
-	values[3] = TimestampTzGetDatum(now);
-	csp_spi_run(&replace, values, NULL, false, 0);
+	csp_invoice_insert_void_note(original.billing_account_id, number, today, now);
+	rebill_number = csp_invoice_insert_rebill(original.billing_account_id, number, today, now,
+											  po_number, bill_to);
+	/* R13.4: payments made on the original apply to the rebill */
+	csp_payment_move_allocations(original.billing_account_id, number, rebill_number);
+	csp_invoice_mark_replaced(original.billing_account_id, number, rebill_number, now);
 
 	/* the result must outlive SPI's memory */
-	values[0] = SPI_datumTransfer(CStringGetTextDatum(rebill_number), false, -1);
+	result = SPI_datumTransfer(CStringGetTextDatum(rebill_number), false, -1);
 	csp_finish();
-	PG_RETURN_DATUM(values[0]);
+	PG_RETURN_DATUM(result);
 }

@@ -293,3 +293,33 @@ csp_charge_ledger_trigger(PG_FUNCTION_ARGS)
 			 errhint("Post a correcting line (a credit or a refund) instead.")));
 	PG_RETURN_NULL();
 }
+
+/*
+ * R13: attaches ledger lines to their invoices, one chunk of the month
+ * close (invoicing.c): an UPDATE of only the lines not yet invoiced, that
+ * returns, per invoice, the sum and count of the lines it attached, so
+ * that each invoice's total is computed from exactly its lines.
+ */
+void
+csp_ledger_attach_lines(Datum accounts, Datum charge_ids, Datum invoice_numbers)
+{
+	static CspPlan attach = {
+		"WITH attached AS ("
+		"  UPDATE csp.charge c SET invoice_number = x.invoice_number"
+		"    FROM ROWS FROM (pg_catalog.unnest($1::bigint[]), pg_catalog.unnest($2::bigint[]),"
+		"                    pg_catalog.unnest($3::text[]))"
+		"         AS x (billing_account_id, charge_id, invoice_number)"
+		"   WHERE c.billing_account_id = x.billing_account_id AND c.charge_id = x.charge_id"
+		"     AND c.invoice_number IS NULL"
+		"  RETURNING c.invoice_number, c.amount"
+		")"
+		" SELECT invoice_number, sum(amount), count(*) FROM attached GROUP BY invoice_number",
+		3, {INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID}, NULL, CURSOR_OPT_GENERIC_PLAN
+	};
+	Datum		values[3];
+
+	values[0] = accounts;
+	values[1] = charge_ids;
+	values[2] = invoice_numbers;
+	csp_spi_run(&attach, values, NULL, false, 0);
+}

@@ -90,6 +90,16 @@ typedef struct LedgerRefundable
 } LedgerRefundable;
 
 extern bool csp_ledger_post(const LedgerLine *line, bool skip_cycle_duplicate);
+
+/*
+ * R13: attaches lines to invoices (arrays of account, charge_id and
+ * invoice number; only lines not yet invoiced); returns in SPI_tuptable,
+ * per invoice, what was attached:
+ */
+#define Anum_attached_invoice_number	1
+#define Anum_attached_amount			2
+#define Anum_attached_lines				3
+extern void csp_ledger_attach_lines(Datum accounts, Datum charge_ids, Datum invoice_numbers);
 extern int	csp_ledger_refundable(int64 billing_account_id, Datum subscription_id,
 								  DateADT term_start, DateADT refund_from, int64 lot_id,
 								  TimestampTz lot_added_at, LedgerRefundable **lines);

@@ -167,3 +167,10 @@ csp_numeric_negate(Numeric value)
 {
 	return NUM(DirectFunctionCall1(numeric_uminus, NUMD(value)));
 }
+
+/* A numeric as text, in the current memory context: for messages. */
+char *
+csp_numeric_to_cstring(Numeric value)
+{
+	return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(value)));
+}

@@ -18,14 +18,15 @@
  * amount due until csp.allocate_payment places it.
  *
  * The rows of csp.payment and csp.payment_allocation are written by their
- * store, payment_store.c.  The statements on csp.invoice below (locking the
- * invoices, adding to paid) move to the invoice store, invoice_store.c.
+ * store, payment_store.c; the invoice's side (locking the invoices, adding
+ * to paid) is written by the invoice store, invoice_store.c.
  *
  * src/payments.c
  *
  *-------------------------------------------------------------------------
  */
 #include "csp_billing.h"
+#include "invoice_store.h"
 #include "payment_store.h"
 
 #include "catalog/pg_type.h"
@@ -227,24 +228,12 @@ LockPayment(int64 payment_id, PaymentRow *pay)
 static void
 LockInvoicesInOrder(RemittanceEntry *entries, int n)
 {
-	/* invoice_store: moves */
-	static CspPlan plan = {
-		"SELECT 1 FROM csp.invoice WHERE invoice_number = ANY ($1)"
-		" ORDER BY invoice_number FOR UPDATE",
-		1, {TEXTARRAYOID}, NULL, 0
-	};
-	Datum	   *numbers;
-	Datum		array;
+	char	  **numbers = palloc(sizeof(char *) * Max(n, 1));
 	int			i;
 
-	if (n == 0)
-		return;
-	numbers = palloc(sizeof(Datum) * n);
 	for (i = 0; i < n; i++)
-		numbers[i] = CStringGetTextDatum(entries[i].invoice_number);
-	array = PointerGetDatum(construct_array(numbers, n, TEXTOID, -1, false, TYPALIGN_INT));
-	csp_spi_run(&plan, &array, NULL, false, 0);
-	SPI_freetuptable(SPI_tuptable);
+		numbers[i] = entries[i].invoice_number;
+	csp_invoice_lock_numbers(numbers, n);
 }
 
 /*
@@ -284,66 +273,12 @@ CallerSeesProfile(int64 profile)
 	return visible;
 }
 
-/* An invoice as an allocation to it needs it, locked. */
-typedef struct InvoiceToPay
-{
-	int64		billing_account_id;
-	int64		billing_profile_id;
-	char	   *document_type;
-	char	   *replaced_by;	/* NULL: not void */
-	char	   *currency;
-	Numeric		due;			/* what it still owes, never negative */
-} InvoiceToPay;
-
 /* Locks the invoice FOR UPDATE and loads it; NC404 when unknown. */
 static void
 LockInvoiceToPay(const char *number, InvoiceToPay *inv)
 {
-	/* invoice_store: moves */
-	static CspPlan lock = {
-		"SELECT billing_account_id, billing_profile_id, document_type, replaced_by, currency,"
-		"       GREATEST(total - paid, 0)"
-		"  FROM csp.invoice WHERE invoice_number = $1 FOR UPDATE",
-		1, {TEXTOID}, NULL, 0
-	};
-#define Anum_invoice_to_pay_billing_account_id	1
-#define Anum_invoice_to_pay_billing_profile_id	2
-#define Anum_invoice_to_pay_document_type		3
-#define Anum_invoice_to_pay_replaced_by			4
-#define Anum_invoice_to_pay_currency			5
-#define Anum_invoice_to_pay_due					6
-	Datum		value = CStringGetTextDatum(number);
-	bool		isnull;
-
-	csp_spi_run(&lock, &value, NULL, false, 1);
-	if (SPI_processed == 0)
+	if (!csp_invoice_lock_to_pay(number, inv))
 		csp_report_not_found("invoice", number);
-	inv->billing_account_id =
-		DatumGetInt64(csp_spi_getdatum(0, Anum_invoice_to_pay_billing_account_id, &isnull));
-	inv->billing_profile_id =
-		DatumGetInt64(csp_spi_getdatum(0, Anum_invoice_to_pay_billing_profile_id, &isnull));
-	inv->document_type = csp_spi_getcstring(0, Anum_invoice_to_pay_document_type);
-	inv->replaced_by = csp_spi_getcstring(0, Anum_invoice_to_pay_replaced_by);
-	inv->currency = csp_spi_getcstring(0, Anum_invoice_to_pay_currency);
-	inv->due = DatumGetNumeric(csp_spi_getdatum(0, Anum_invoice_to_pay_due, &isnull));
-}
-
-/* Adds what was allocated to the invoice's paid (CHECK: paid <= total). */
-static void
-AddToInvoicePaid(int64 billing_account_id, const char *number, Numeric amount)
-{
-	/* invoice_store: moves */
-	static CspPlan plan = {
-		"UPDATE csp.invoice SET paid = paid + $3"
-		" WHERE billing_account_id = $1 AND invoice_number = $2",
-		3, {INT8OID, TEXTOID, NUMERICOID}, NULL, 0
-	};
-	Datum		values[3];
-
-	values[0] = Int64GetDatum(billing_account_id);
-	values[1] = CStringGetTextDatum(number);
-	values[2] = NumericGetDatum(amount);
-	csp_spi_run(&plan, values, NULL, false, 0);
 }
 
 /*
@@ -452,7 +387,7 @@ AllocateToInvoice(PaymentRow *pay, const char *number, Numeric amount)
 	if (amount == NULL && !NumIsPositive(take))
 		return int64_to_numeric(0);
 	csp_payment_allocate(pay, number, take);
-	AddToInvoicePaid(pay->billing_account_id, number, take);
+	csp_invoice_add_paid(pay->billing_account_id, number, take);
 	pay->allocated = NUM(DirectFunctionCall2(numeric_add, NUMD(pay->allocated), NUMD(take)));
 	return take;
 }
@@ -581,37 +516,13 @@ csp_allocate_payment(PG_FUNCTION_ARGS)
 static void
 AllocateToRecentInvoices(PaymentRow *pay)
 {
-#define OPEN_INVOICES \
-	"  FROM csp.invoice" \
-	" WHERE billing_account_id = $1 AND billing_profile_id = $2 AND currency = $3" \
-	"   AND document_type IN ('invoice', 'rebill') AND replaced_by IS NULL AND paid < total"
-	/* invoice_store: moves (both) */
-	static CspPlan lock = {
-		"SELECT 1" OPEN_INVOICES " ORDER BY invoice_number FOR UPDATE",
-		3, {INT8OID, INT8OID, TEXTOID}, NULL, 0
-	};
-	static CspPlan recent = {
-		"SELECT invoice_number" OPEN_INVOICES " ORDER BY invoice_date DESC, invoice_number DESC",
-		3, {INT8OID, INT8OID, TEXTOID}, NULL, 0
-	};
-#define Anum_open_invoice_number 1
-	Datum		values[3];
-	SPITupleTable *open;
-	uint64		n,
-				i;
+	int			n;
+	int			i;
+	char	  **open = csp_invoice_lock_open(pay->billing_account_id, pay->billing_profile_id,
+											 pay->currency, &n);
 
-	values[0] = Int64GetDatum(pay->billing_account_id);
-	values[1] = Int64GetDatum(pay->billing_profile_id);
-	values[2] = CStringGetTextDatum(pay->currency);
-	csp_spi_run(&lock, values, NULL, false, 0);
-	SPI_freetuptable(SPI_tuptable);
-	csp_spi_run(&recent, values, NULL, false, 0);
-	open = SPI_tuptable;
-	n = SPI_processed;
 	for (i = 0; i < n && NumIsPositive(NumSub(pay->amount, pay->allocated)); i++)
-		AllocateToInvoice(pay, SPI_getvalue(open->vals[i], open->tupdesc, Anum_open_invoice_number),
-						  NULL);
-	SPI_freetuptable(open);
+		AllocateToInvoice(pay, open[i], NULL);
 }
 
 /*
