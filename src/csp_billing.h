@@ -129,9 +129,11 @@ extern void csp_check_profile_scope(int64 billing_profile_id, bool write, const 
 /* recon.c */
 extern bool csp_caller_sees_profile(int64 billing_profile_id);
 
-/* money.c */
+/* codes.c: the ISO 4217 currencies and ISO 3166 countries */
 extern int	csp_currency_exponent(const char *code);
 extern bool csp_country_known(const char *code);
+
+/* money.c */
 extern Numeric csp_round_money(Numeric amount, int exponent);
 extern Numeric csp_prorate(Numeric unit_price, int64 quantity, int32 days,
 						   int32 days_in_cycle, int exponent);

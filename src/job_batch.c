@@ -338,14 +338,13 @@ InsertLotsAndCharges(const RenewalArrays *a, TimestampTz now)
 }
 
 /*
- * Renews the plain subscriptions among ids[0..n-1] (locked by the caller)
- * and sets done[i] for each one renewed; returns how many.  Runs inside a
- * subtransaction and an SPI connection of the caller's.
+ * The subscriptions ids[0..n-1] as rows of the subscription's columns
+ * (CSP_SUBSCRIPTION_COLUMNS, read by csp_subscription_from_tuple), then
+ * "nothing scheduled" and the row's position in ids (1-based).
  */
-/*
- * The subscriptions ids[0..n-1] as SubscriptionRows, each with "nothing
- * scheduled" and its position in ids (1-based) after the row's columns.
- */
+#define Anum_batch_nothing_scheduled	(CSP_SUBSCRIPTION_NCOLUMNS + 1)
+#define Anum_batch_position				(CSP_SUBSCRIPTION_NCOLUMNS + 2)
+
 static SPITupleTable *
 LoadBatch(const Datum *ids, int n, uint64 *nrows)
 {
@@ -407,7 +406,7 @@ RenewDueOn(SPITupleTable *rows, uint64 nrows, const DateADT *due, DateADT day,
 		csp_subscription_from_tuple(rows->vals[i], rows->tupdesc, &sub);
 		if (AddRenewal(&a, cache, &sub, day, now))
 			positions[a.n - 1] = DatumGetInt64(SPI_getbinval(rows->vals[i], rows->tupdesc,
-															 CSP_SUBSCRIPTION_NCOLUMNS + 2, &isnull));
+															 Anum_batch_position, &isnull));
 	}
 	(void) today;
 	if (a.n == 0)
@@ -423,6 +422,11 @@ RenewDueOn(SPITupleTable *rows, uint64 nrows, const DateADT *due, DateADT day,
 	return a.n;
 }
 
+/*
+ * Renews the plain subscriptions among ids[0..n-1] (locked by the caller)
+ * and sets done[i] for each one renewed; returns how many.  Runs inside a
+ * subtransaction and an SPI connection of the caller's.
+ */
 int
 csp_renew_batch(const Datum *ids, int n, bool *done, const CspRenewalRun *run)
 {
@@ -444,7 +448,7 @@ csp_renew_batch(const Datum *ids, int n, bool *done, const CspRenewalRun *run)
 
 		csp_subscription_from_tuple(rows->vals[i], rows->tupdesc, &sub);
 		nothing_scheduled = DatumGetBool(SPI_getbinval(rows->vals[i], rows->tupdesc,
-													   CSP_SUBSCRIPTION_NCOLUMNS + 1, &isnull));
+													   Anum_batch_nothing_scheduled, &isnull));
 		due[i] = IsPlain(&sub, nothing_scheduled, today) ? sub.term_end + 1 : DATEVAL_NOEND;
 	}
 	while ((day = NextDueDate(due, nrows, day)) != DATEVAL_NOEND)
@@ -638,7 +642,7 @@ ChargeDueOn(SPITupleTable *rows, uint64 nrows, const DateADT *due, DateADT day,
 		csp_subscription_from_tuple(rows->vals[i], rows->tupdesc, &sub);
 		if (AddCycle(&a, cache, &sub, today))
 			positions[a.n - 1] = DatumGetInt64(SPI_getbinval(rows->vals[i], rows->tupdesc,
-															 CSP_SUBSCRIPTION_NCOLUMNS + 2, &isnull));
+															 Anum_batch_position, &isnull));
 	}
 	if (a.n == 0)
 		return 0;
