@@ -2,7 +2,8 @@
 # Install the Debian packages that building and testing csp_billing needs,
 # but only those that are missing: `make test` calls this every time, so the
 # common case (everything present) must be fast, silent-ish and need no
-# network and no root.
+# network and no root.  Then, if examples/node/node_modules is missing, the
+# npm package of the Node.js client example (`npm ci`, the npm registry).
 #
 # Usage: scripts/deps.sh        (normally via `make deps`, `make test`, `make demo`)
 #
@@ -65,8 +66,33 @@ for w in "${WANT_COMMANDS[@]}"; do
     command -v "${w%%:*}" >/dev/null 2>&1 || missing+=("${w#*:}")
 done
 
+# The Node.js client example's one dependency, `pg` from npm, exactly as
+# examples/node/package-lock.json pins it.  Only when node_modules is missing,
+# so the common case needs no network; as the invoking user, who owns the
+# checkout; CI=true with no stdin, so npm never waits for an answer.
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+NODE_EXAMPLE=$REPO/examples/node
+npm_deps() {
+    [ -f "$NODE_EXAMPLE/package-lock.json" ] || return 0
+    [ ! -d "$NODE_EXAMPLE/node_modules" ] || return 0
+    command -v npm >/dev/null 2>&1 || die "npm not found after installing it"
+    log "npm ci --prefix examples/node (pg for the Node.js client example)"
+    local npmlog
+    npmlog=$(mktemp /tmp/csp_billing-npm.XXXXXX)
+    if ! CI=true npm ci --prefix "$NODE_EXAMPLE" --no-audit --no-fund --prefer-offline \
+            >"$npmlog" 2>&1 </dev/null; then
+        cat "$npmlog" >&2
+        rm -f "$npmlog"
+        # A half-made node_modules would make the next run skip this step.
+        rm -rf "$NODE_EXAMPLE/node_modules"
+        die "npm ci failed in examples/node (is the npm registry reachable?)"
+    fi
+    rm -f "$npmlog"
+}
+
 if [ "${#missing[@]}" -eq 0 ]; then
     log "all ${#PACKAGES[@]} packages present (${PACKAGES[*]})"
+    npm_deps
     exit 0
 fi
 
@@ -106,3 +132,4 @@ for p in "${missing[@]}"; do
     is_installed "$p" || die "$p still not installed after apt-get install"
 done
 log "installed ${#missing[@]} package(s)"
+npm_deps

@@ -8,7 +8,7 @@
 #                                      test/sql/NAME.sql (pg_regress, and pg_prove
 #                                      if NAME ends in _tap), test/specs/NAME.spec,
 #                                      test/t/NAME.pl; an unknown name is a failure
-#   SUITES="regress pgtap" make test   only these suites (regress isolation pgtap perl property)
+#   SUITES="regress pgtap" make test   only these suites (regress isolation pgtap perl property clients)
 #   TESTS=property SEED=7 make test    replay one seed of the property test
 #   CSP_KEEP_TMPDIR=1 make test        keep /tmp/csp_billing.XXXXXX (results/, diffs)
 #
@@ -20,6 +20,9 @@
 #   perl       prove on test/t/*.pl (PostgreSQL::Test::Cluster)            -> one per assertion
 #   property   test/property/run.sh: the schedule-independence property test,
 #              PROPERTY_SEEDS seeds (default 20)                            -> one per seed
+#   clients    the README tour as a client program sees it: examples/node/tour.js
+#              (node-postgres) and examples/python/tour.py (psycopg2), each in
+#              a fresh database; TESTS names "node", "python"   -> one per assertion
 # A suite that errors without producing a count (server gone, harness crash)
 # counts as 1 failed, so it can never look green.
 #
@@ -32,7 +35,7 @@
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-SUITES=${SUITES:-regress isolation pgtap perl property}
+SUITES=${SUITES:-regress isolation pgtap perl property clients}
 # Same database names as PGXS `make installcheck`, so the two are interchangeable.
 REGRESS_DB=${CSP_REGRESS_DB:-contrib_regression}
 ISOLATION_DB=${CSP_ISOLATION_DB:-isolation_regression}
@@ -402,6 +405,79 @@ if suite_enabled property; then
         fi
         if [ "$RC" -ne 0 ] && [ "$F" -eq 0 ]; then F=1; fi
         record property "$P" "$F" "$((P + F)) seeds"
+    fi
+fi
+
+# ---------------------------------------------------------------- clients --
+# The README tour through real client libraries (issue 14): what an
+# application sees of SQLSTATE/detail/hint, numeric, bigint and date.  Each
+# program prints TAP with a plan, run by prove and counted per assertion; each
+# gets a fresh database with nothing but CREATE EXTENSION csp_billing, dropped
+# afterwards.  They run as the invoking user, not CSP_RUNAS: they only read
+# the checkout (which the cluster owner may not be able to) and talk to the
+# server over its socket as PGUSER, writing no files.  A client whose runtime
+# is missing is skipped with one line "clients: skipped: <why>", not failed.
+if suite_enabled clients; then
+    banner "clients: examples/node/tour.js, examples/python/tour.py"
+    # Debian's interpreter and its python3-psycopg2, as in test/property/run.sh.
+    CLIENT_PYTHON=${CSP_PYTHON:-/usr/bin/python3}
+    W=$WORK/clients
+    mkdir -p "$W"
+    tp=0 tf=0 ran=() skipped=()
+    for n in node python; do
+        selected "$n" || continue
+        why=""
+        case $n in
+            node)
+                if ! command -v node >/dev/null 2>&1; then
+                    why="node: no node on PATH (Debian nodejs, scripts/deps.sh)"
+                elif [ ! -d "$REPO/examples/node/node_modules/pg" ]; then
+                    why="node: examples/node/node_modules/pg missing (scripts/deps.sh runs npm ci)"
+                fi
+                prog=$REPO/examples/node/tour.js runner=node ;;
+            python)
+                if [ ! -x "$CLIENT_PYTHON" ]; then
+                    why="python: no $CLIENT_PYTHON (Debian python3)"
+                elif ! "$CLIENT_PYTHON" -c 'import psycopg2' >/dev/null 2>&1; then
+                    why="python: $CLIENT_PYTHON cannot import psycopg2 (Debian python3-psycopg2)"
+                fi
+                prog=$REPO/examples/python/tour.py runner=$CLIENT_PYTHON ;;
+        esac
+        if [ -n "$why" ]; then
+            printf 'clients: skipped: %s\n' "$why"
+            skipped+=("$n")
+            continue
+        fi
+        db="csp_clients_$n"
+        set +e
+        PGOPTIONS='-c client_min_messages=warning' "$PG_BINDIR/dropdb" "${PSQL_OPTS[@]}" --if-exists "$db" &&
+            "$PG_BINDIR/createdb" "${PSQL_OPTS[@]}" -T template0 "$db" &&
+            "$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 "${PSQL_OPTS[@]}" -d "$db" \
+                -c 'CREATE EXTENSION csp_billing'
+        rc=$?
+        set -e
+        if [ "$rc" -ne 0 ]; then
+            note "could not create database $db with csp_billing"
+            tf=$((tf + 1))
+            continue
+        fi
+        # TZ east of UTC for node: there a date parsed to local midnight reads
+        # as the day before in UTC, the trap tour.js shows and then fixes.
+        set +e
+        (cd "$W" && env PGDATABASE="$db" TZ=Europe/Amsterdam \
+            prove --nocolor --verbose --exec "$runner" "$prog") 2>&1 | tee "$W/$n.log"
+        RC=${PIPESTATUS[0]}
+        set -e
+        parse_tap "$W/$n.log" "$RC"
+        tp=$((tp + P)) tf=$((tf + F))
+        ran+=("$n")
+        "$PG_BINDIR/dropdb" "${PSQL_OPTS[@]}" --if-exists "$db" || note "warning: could not drop $db"
+    done
+    if [ "${#ran[@]}" -eq 0 ] && [ "${#skipped[@]}" -eq 0 ] && [ "$tf" -eq 0 ]; then
+        note "no client programs selected"
+        record clients 0 0 "none"
+    else
+        record clients "$tp" "$tf" "${ran[*]:-nothing} run${skipped:+; skipped: ${skipped[*]}}"
     fi
 fi
 
