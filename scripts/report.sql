@@ -110,7 +110,8 @@ WITH docs AS (
 ), scale AS (
     SELECT s.currency, s.k, trim_scale(s.step) AS step,
            trim_scale(floor(s.lo / s.step) * s.step) AS bottom,
-           trim_scale(ceil(s.hi / s.step) * s.step) AS top,
+           -- at least one step high: a currency whose months all total 0
+           trim_scale(greatest(ceil(s.hi / s.step), floor(s.lo / s.step) + 1) * s.step) AS top,
            (ARRAY['#2f6db5', '#d9822b', '#3a9a5b', '#a34ca3', '#c0392b', '#6b7b8c'])[1 + (s.k - 1) % 6] AS colour
       FROM step s
 ), geo AS (
