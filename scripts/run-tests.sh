@@ -353,7 +353,7 @@ if suite_enabled perl; then
         # them (008_finance_files.pl): TESTDIR/scripts, readable by the owner
         mkdir -p "$W/scripts"
         cp "$REPO"/scripts/demo*.sql "$W/scripts/"
-        for f in invoice-pdfs.sh report.sql; do
+        for f in invoice-pdfs.sh report.sh report.sql; do
             if [ -f "$REPO/scripts/$f" ]; then cp "$REPO/scripts/$f" "$W/scripts/"; fi
         done
         own_work "$W"
