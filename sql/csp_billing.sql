@@ -1211,7 +1211,7 @@ COMMENT ON COLUMN csp.line_items.quantity IS 'Seats charged; the signed delta fo
 COMMENT ON COLUMN csp.line_items.unit_price IS 'Price per seat per full billing cycle, in the pricing currency';
 COMMENT ON COLUMN csp.line_items.days_charged IS 'Days charged: charge_end - charge_start + 1';
 COMMENT ON COLUMN csp.line_items.days_in_cycle IS 'Days in the full billing cycle: the proration divisor';
-COMMENT ON COLUMN csp.line_items.amount IS 'round(unit_price * fx_rate * quantity * days_charged / days_in_cycle) to the currency''s minor unit';
+COMMENT ON COLUMN csp.line_items.amount IS 'round(unit_price * fx_rate * quantity * days_charged / days_in_cycle) to the currency''s minor unit; a refund gives back its line''s part after the days used, as a difference of rounded amounts: within one minor unit of the formula, never more than was charged';
 COMMENT ON COLUMN csp.line_items.currency IS 'Billing currency (the profile''s)';
 COMMENT ON COLUMN csp.line_items.pricing_currency IS 'Currency of unit_price (USD for USD-priced products, R12.2)';
 COMMENT ON COLUMN csp.line_items.fx_rate IS 'Pricing to billing currency rate of the posting month (R12.3); 1 when the same';
