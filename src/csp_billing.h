@@ -107,15 +107,29 @@ extern Datum csp_new_uuid(void);
 extern int64 csp_profile_account(int64 billing_profile_id);
 extern void csp_record_profile_event(int64 billing_account_id, int64 billing_profile_id,
 									 TimestampTz instant);
+extern bool csp_account_mca_accepted(int64 billing_account_id);
+extern void csp_accept_account_mca(int64 billing_account_id);
 
 /* catalog.c */
 extern char *csp_lock_product(const char *sku_id, char **trial_of);
 
 /* partners.c */
 extern char *csp_lock_partner(const char *partner_id, char **status, bool for_update);
+typedef struct PartnerBilling
+{
+	char	   *kind;
+	char	   *status;
+	bool		linked;			/* has a billing account and profile (R1.5) */
+	int64		billing_account_id;
+	int64		billing_profile_id;
+	int64		section_id;		/* the profile's Default invoice section */
+	char	   *currency;		/* the profile's invoice currency */
+} PartnerBilling;
+extern void csp_lock_partner_billing(const char *partner_id, PartnerBilling *partner);
 
 /* roles.c */
 extern void csp_check_account_access(int64 billing_account_id, bool owner_only, bool for_update);
+extern void csp_grant_account_role(int64 billing_account_id, Oid member, const char *account_role);
 
 /* profile_roles.c */
 extern void csp_check_profile_rights(int64 billing_profile_id, const char *action, bool invoice_manager);
