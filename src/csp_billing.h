@@ -110,6 +110,24 @@ extern void csp_record_profile_event(int64 billing_account_id, int64 billing_pro
 extern bool csp_account_mca_accepted(int64 billing_account_id);
 extern void csp_accept_account_mca(int64 billing_account_id);
 
+/* customers.c */
+extern void csp_lock_customer(Datum customer_id);
+extern void csp_lock_customer_of_subscription(Datum subscription_id);
+/* what a purchase needs of its customer and the customer's partner */
+typedef struct CustomerFacts
+{
+	char	   *partner_id;
+	char	   *country;
+	char	   *verification_status;
+	bool		mca_attested;
+	char	   *partner_kind;
+	bool		linked;			/* the partner has a billing profile (R1.5) */
+	int64		billing_account_id;
+	int64		billing_profile_id;
+	char	   *currency;		/* the profile's invoice currency */
+} CustomerFacts;
+extern void csp_lock_customer_facts(Datum customer_id, CustomerFacts *facts);
+
 /* catalog.c */
 extern char *csp_lock_product(const char *sku_id, char **trial_of);
 
@@ -185,8 +203,6 @@ extern int	csp_spi_run(CspPlan *plan, Datum *values, const char *nulls,
 						bool read_only, long count);
 extern int	csp_spi_run_latest(CspPlan *plan, Datum *values, const char *nulls, long count);
 extern Datum csp_spi_getdatum(int row, int col, bool *isnull);
-extern void csp_lock_customer(Datum customer_id);
-extern void csp_lock_customer_of_subscription(Datum subscription_id);
 extern char *csp_spi_getcstring(int row, int col);
 
 /* audit.c */
