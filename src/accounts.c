@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * accounts.c
- *	  R1 billing hierarchy: billing accounts, their roles, billing profiles
- *	  and invoice sections.
+ *	  R1 billing hierarchy: billing accounts (with their MCA acceptance,
+ *	  R1.5), the granting of roles on them (stored by roles.c), billing
+ *	  profiles and invoice sections.
  *
  * src/accounts.c
  *

@@ -2,7 +2,8 @@
  *
  * customers.c
  *	  R3 customers: the record, registration data required by country,
- *	  MCA attestation and verification.
+ *	  MCA attestation and verification; the customer row lock that every
+ *	  purchase and change takes first.
  *
  * src/customers.c
  *
