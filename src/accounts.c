@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * accounts.c
- *	  R1 billing hierarchy: billing accounts, their roles, billing profiles
- *	  and invoice sections.
+ *	  R1 billing hierarchy: billing accounts (with their MCA acceptance,
+ *	  R1.5), the granting of roles on them (stored by roles.c), billing
+ *	  profiles and invoice sections.
  *
  * src/accounts.c
  *
@@ -20,31 +21,6 @@ PG_FUNCTION_INFO_V1(csp_grant_billing_account_role);
 PG_FUNCTION_INFO_V1(csp_create_billing_profile);
 PG_FUNCTION_INFO_V1(csp_create_invoice_section);
 
-static void
-InsertAccountRole(int64 billing_account_id, Oid member, const char *account_role)
-{
-	static CspPlan plan = {
-		"INSERT INTO csp.billing_account_role"
-		" (billing_account_id, member, account_role, granted_by, granted_at)"
-		" VALUES ($1, $2, $3, $4, $5)"
-		" ON CONFLICT (billing_account_id, member) DO UPDATE SET account_role = EXCLUDED.account_role,"
-		"   granted_by = EXCLUDED.granted_by, granted_at = EXCLUDED.granted_at",
-		5, {INT8OID, NAMEOID, TEXTOID, NAMEOID, TIMESTAMPTZOID}, NULL, 0
-	};
-	NameData	member_name;
-	NameData	granted_by;
-	Datum		values[5];
-
-	namestrcpy(&member_name, GetUserNameFromId(member, false));
-	namestrcpy(&granted_by, GetUserNameFromId(csp_caller(), false));
-	values[0] = Int64GetDatum(billing_account_id);
-	values[1] = NameGetDatum(&member_name);
-	values[2] = CStringGetTextDatum(account_role);
-	values[3] = NameGetDatum(&granted_by);
-	values[4] = TimestampTzGetDatum(csp_now());
-	csp_spi_run(&plan, values, NULL, false, 0);
-}
-
 /* csp.create_billing_account(name, country, currency) → bigint */
 Datum
 csp_create_billing_account(PG_FUNCTION_ARGS)
@@ -55,6 +31,7 @@ csp_create_billing_account(PG_FUNCTION_ARGS)
 		" VALUES ($1, $2, $3, $4, $5) RETURNING billing_account_id",
 		5, {TEXTOID, TEXTOID, TEXTOID, NAMEOID, TIMESTAMPTZOID}, NULL, 0
 	};
+#define Anum_account_insert_billing_account_id 1
 	char	   *name;
 	char	   *country;
 	char	   *currency;
@@ -77,10 +54,10 @@ csp_create_billing_account(PG_FUNCTION_ARGS)
 	values[3] = NameGetDatum(&creator);
 	values[4] = TimestampTzGetDatum(csp_now());
 	csp_spi_run(&plan, values, NULL, false, 0);
-	billing_account_id = DatumGetInt64(csp_spi_getdatum(0, 1, &isnull));
+	billing_account_id = DatumGetInt64(csp_spi_getdatum(0, Anum_account_insert_billing_account_id, &isnull));
 
 	/* R1.1: the creator is the account's first and only owner */
-	InsertAccountRole(billing_account_id, csp_caller(), "owner");
+	csp_grant_account_role(billing_account_id, csp_caller(), "owner");
 	csp_finish();
 
 	PG_RETURN_INT64(billing_account_id);
@@ -113,7 +90,7 @@ csp_grant_billing_account_role(PG_FUNCTION_ARGS)
 
 	csp_enter(fcinfo, "grant_billing_account_role", true);
 	csp_check_account_access(billing_account_id, true, true);
-	InsertAccountRole(billing_account_id, member_oid, account_role);
+	csp_grant_account_role(billing_account_id, member_oid, account_role);
 	csp_finish();
 	PG_RETURN_VOID();
 }
@@ -130,6 +107,7 @@ InsertSection(int64 billing_account_id, int64 billing_profile_id, const char *na
 		" RETURNING invoice_section_id",
 		5, {INT8OID, INT8OID, TEXTOID, BOOLOID, TIMESTAMPTZOID}, NULL, 0
 	};
+#define Anum_section_insert_invoice_section_id 1
 	Datum		values[5];
 	bool		isnull;
 
@@ -145,7 +123,7 @@ InsertSection(int64 billing_account_id, int64 billing_profile_id, const char *na
 				 errmsg("billing profile " INT64_FORMAT " already has an invoice section named \"%s\"",
 						billing_profile_id, name),
 				 errhint("Choose another name, or use the existing section (csp.invoice_sections).")));
-	return DatumGetInt64(csp_spi_getdatum(0, 1, &isnull));
+	return DatumGetInt64(csp_spi_getdatum(0, Anum_section_insert_invoice_section_id, &isnull));
 }
 
 /*
@@ -162,6 +140,7 @@ csp_create_billing_profile(PG_FUNCTION_ARGS)
 		"SELECT currency FROM csp.billing_account WHERE billing_account_id = $1",
 		1, {INT8OID}, NULL, 0
 	};
+#define Anum_account_currency_currency 1
 	static CspPlan insert = {
 		"INSERT INTO csp.billing_profile"
 		" (billing_account_id, name, currency, po_number, email_invoice, bill_to,"
@@ -169,6 +148,7 @@ csp_create_billing_profile(PG_FUNCTION_ARGS)
 		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING billing_profile_id",
 		9, {INT8OID, TEXTOID, TEXTOID, TEXTOID, BOOLOID, JSONBOID, TEXTOID, INT4OID, TIMESTAMPTZOID}, NULL, 0
 	};
+#define Anum_profile_insert_billing_profile_id 1
 	int64		billing_account_id;
 	char	   *name;
 	char	   *currency;
@@ -223,7 +203,7 @@ csp_create_billing_profile(PG_FUNCTION_ARGS)
 		Datum		id = Int64GetDatum(billing_account_id);
 
 		csp_spi_run(&account_currency, &id, NULL, true, 1);
-		currency = csp_spi_getcstring(0, 1);
+		currency = csp_spi_getcstring(0, Anum_account_currency_currency);
 	}
 
 	memset(nulls, ' ', sizeof(nulls));
@@ -239,7 +219,7 @@ csp_create_billing_profile(PG_FUNCTION_ARGS)
 	nulls[7] = PG_ARGISNULL(7) ? 'n' : ' ';
 	values[8] = TimestampTzGetDatum(csp_now());
 	csp_spi_run(&insert, values, nulls, false, 0);
-	billing_profile_id = DatumGetInt64(csp_spi_getdatum(0, 1, &isnull));
+	billing_profile_id = DatumGetInt64(csp_spi_getdatum(0, Anum_profile_insert_billing_profile_id, &isnull));
 
 	InsertSection(billing_account_id, billing_profile_id, "Default", true);
 	csp_finish();
@@ -258,13 +238,14 @@ csp_profile_account(int64 billing_profile_id)
 		"SELECT billing_account_id FROM csp.billing_profile WHERE billing_profile_id = $1",
 		1, {INT8OID}, NULL, 0
 	};
+#define Anum_profile_account_billing_account_id 1
 	Datum		id = Int64GetDatum(billing_profile_id);
 	bool		isnull;
 
 	csp_spi_run(&plan, &id, NULL, true, 1);
 	if (SPI_processed == 0)
 		csp_report_not_found("billing profile", psprintf(INT64_FORMAT, billing_profile_id));
-	return DatumGetInt64(csp_spi_getdatum(0, 1, &isnull));
+	return DatumGetInt64(csp_spi_getdatum(0, Anum_profile_account_billing_account_id, &isnull));
 }
 
 /*
@@ -282,6 +263,7 @@ csp_record_profile_event(int64 billing_account_id, int64 billing_profile_id,
 		" WHERE billing_account_id = $1 AND billing_profile_id = $2 FOR UPDATE",
 		2, {INT8OID, INT8OID}, NULL, 0
 	};
+#define Anum_profile_event_lock_last_event_at 1
 	static CspPlan record = {
 		"UPDATE csp.billing_profile SET last_event_at = $3"
 		" WHERE billing_account_id = $1 AND billing_profile_id = $2 AND last_event_at < $3",
@@ -297,9 +279,53 @@ csp_record_profile_event(int64 billing_account_id, int64 billing_profile_id,
 	csp_spi_run(&lock, values, NULL, false, 1);
 	if (SPI_processed == 0)
 		csp_report_not_found("billing profile", id);
-	csp_check_not_before(instant, DatumGetTimestampTz(csp_spi_getdatum(0, 1, &isnull)),
+	csp_check_not_before(instant,
+						 DatumGetTimestampTz(csp_spi_getdatum(0, Anum_profile_event_lock_last_event_at,
+															  &isnull)),
 						 "billing profile", id);
 	csp_spi_run(&record, values, NULL, false, 0);
+}
+
+/*
+ * R1.5: whether the Microsoft Customer Agreement was accepted for the
+ * billing account.  The caller has locked the account row
+ * (csp_check_account_access) and must be connected to SPI.
+ */
+bool
+csp_account_mca_accepted(int64 billing_account_id)
+{
+	static CspPlan plan = {
+		"SELECT mca_accepted_at IS NOT NULL FROM csp.billing_account WHERE billing_account_id = $1",
+		1, {INT8OID}, NULL, 0
+	};
+#define Anum_account_mca_accepted 1
+	Datum		id = Int64GetDatum(billing_account_id);
+	bool		isnull;
+
+	csp_spi_run(&plan, &id, NULL, false, 1);
+	return DatumGetBool(csp_spi_getdatum(0, Anum_account_mca_accepted, &isnull));
+}
+
+/*
+ * R1.5: records that the caller accepted the MCA for the billing account
+ * now.  The caller must be connected to SPI.
+ */
+void
+csp_accept_account_mca(int64 billing_account_id)
+{
+	static CspPlan plan = {
+		"UPDATE csp.billing_account SET mca_accepted_at = $2, mca_accepted_by = $3"
+		" WHERE billing_account_id = $1",
+		3, {INT8OID, TIMESTAMPTZOID, NAMEOID}, NULL, 0
+	};
+	NameData	by;
+	Datum		values[3];
+
+	namestrcpy(&by, GetUserNameFromId(csp_caller(), false));
+	values[0] = Int64GetDatum(billing_account_id);
+	values[1] = TimestampTzGetDatum(csp_now());
+	values[2] = NameGetDatum(&by);
+	csp_spi_run(&plan, values, NULL, false, 0);
 }
 
 /* csp.create_invoice_section(billing_profile_id, name) → bigint (R1.3) */

@@ -35,14 +35,16 @@ csp_lock_product(const char *sku_id, char **trial_of)
 		"SELECT billing_type, trial_of FROM csp.product WHERE sku_id = $1 FOR SHARE",
 		1, {TEXTOID}, NULL, 0
 	};
+#define Anum_product_lock_billing_type	1
+#define Anum_product_lock_trial_of		2
 	Datum		id = CStringGetTextDatum(sku_id);
 
 	csp_spi_run(&plan, &id, NULL, false, 1);
 	if (SPI_processed == 0)
 		csp_report_not_found("product", sku_id);
 	if (trial_of)
-		*trial_of = csp_spi_getcstring(0, 2);
-	return csp_spi_getcstring(0, 1);
+		*trial_of = csp_spi_getcstring(0, Anum_product_lock_trial_of);
+	return csp_spi_getcstring(0, Anum_product_lock_billing_type);
 }
 
 static void

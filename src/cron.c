@@ -122,6 +122,10 @@ PointJobAtSocket(int64 jobid)
 		"  FROM cron.job WHERE jobid = $1",
 		1, {INT8OID}, NULL, 0
 	};
+#define Anum_job_mode_background_workers	1
+#define Anum_job_mode_nodename				2
+#define Anum_job_mode_socket_directory		3
+#define Anum_job_mode_port					4
 	static CspPlan point = {
 		"UPDATE cron.job SET nodename = $2, nodeport = $3 WHERE jobid = $1",
 		3, {INT8OID, TEXTOID, INT4OID}, NULL, 0
@@ -136,9 +140,9 @@ PointJobAtSocket(int64 jobid)
 	csp_spi_run(&mode, values, NULL, true, 1);
 	if (SPI_processed == 0)
 		return;
-	workers = csp_spi_getcstring(0, 1);
-	nodename = csp_spi_getcstring(0, 2);
-	socketdir = csp_spi_getcstring(0, 3);
+	workers = csp_spi_getcstring(0, Anum_job_mode_background_workers);
+	nodename = csp_spi_getcstring(0, Anum_job_mode_nodename);
+	socketdir = csp_spi_getcstring(0, Anum_job_mode_socket_directory);
 	if ((workers != NULL && strcmp(workers, "on") == 0) || (nodename != NULL && nodename[0] == '/'))
 		return;
 	if (workers == NULL || socketdir == NULL || socketdir[0] != '/')
@@ -151,7 +155,7 @@ PointJobAtSocket(int64 jobid)
 		return;
 	}
 	values[1] = CStringGetTextDatum(socketdir);
-	values[2] = csp_spi_getdatum(0, 4, &isnull);
+	values[2] = csp_spi_getdatum(0, Anum_job_mode_port, &isnull);
 	csp_spi_run(&point, values, NULL, false, 0);
 }
 
@@ -162,6 +166,7 @@ csp_schedule_jobs(PG_FUNCTION_ARGS)
 	static CspPlan schedule = {
 		"SELECT cron.schedule($1, $2, $3)", 3, {TEXTOID, TEXTOID, TEXTOID}, NULL, 0
 	};
+#define Anum_schedule_jobid 1
 	int			i;
 
 	SPI_connect();
@@ -177,7 +182,7 @@ csp_schedule_jobs(PG_FUNCTION_ARGS)
 		values[1] = CStringGetTextDatum(billing_jobs[i].schedule);
 		values[2] = CStringGetTextDatum(billing_jobs[i].command);
 		csp_spi_run(&schedule, values, NULL, false, 0);
-		PointJobAtSocket(DatumGetInt64(csp_spi_getdatum(0, 1, &isnull)));
+		PointJobAtSocket(DatumGetInt64(csp_spi_getdatum(0, Anum_schedule_jobid, &isnull)));
 	}
 	SPI_finish();
 	PG_RETURN_VOID();

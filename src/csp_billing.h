@@ -108,15 +108,47 @@ extern int64 csp_profile_account(int64 billing_profile_id);
 extern void csp_record_profile_event(int64 billing_account_id, int64 billing_profile_id,
 									 TimestampTz instant);
 extern struct CspPlan *csp_profiles_due_for_invoicing(void);
+extern bool csp_account_mca_accepted(int64 billing_account_id);
+extern void csp_accept_account_mca(int64 billing_account_id);
+
+/* customers.c */
+extern void csp_lock_customer(Datum customer_id);
+extern void csp_lock_customer_of_subscription(Datum subscription_id);
+/* what a purchase needs of its customer and the customer's partner */
+typedef struct CustomerFacts
+{
+	char	   *partner_id;
+	char	   *country;
+	char	   *verification_status;
+	bool		mca_attested;
+	char	   *partner_kind;
+	bool		linked;			/* the partner has a billing profile (R1.5) */
+	int64		billing_account_id;
+	int64		billing_profile_id;
+	char	   *currency;		/* the profile's invoice currency */
+} CustomerFacts;
+extern void csp_lock_customer_facts(Datum customer_id, CustomerFacts *facts);
 
 /* catalog.c */
 extern char *csp_lock_product(const char *sku_id, char **trial_of);
 
 /* partners.c */
 extern char *csp_lock_partner(const char *partner_id, char **status, bool for_update);
+typedef struct PartnerBilling
+{
+	char	   *kind;
+	char	   *status;
+	bool		linked;			/* has a billing account and profile (R1.5) */
+	int64		billing_account_id;
+	int64		billing_profile_id;
+	int64		section_id;		/* the profile's Default invoice section */
+	char	   *currency;		/* the profile's invoice currency */
+} PartnerBilling;
+extern void csp_lock_partner_billing(const char *partner_id, PartnerBilling *partner);
 
 /* roles.c */
 extern void csp_check_account_access(int64 billing_account_id, bool owner_only, bool for_update);
+extern void csp_grant_account_role(int64 billing_account_id, Oid member, const char *account_role);
 
 /* profile_roles.c */
 extern void csp_check_profile_rights(int64 billing_profile_id, const char *action, bool invoice_manager);
@@ -175,8 +207,6 @@ extern int	csp_spi_run(CspPlan *plan, Datum *values, const char *nulls,
 						bool read_only, long count);
 extern int	csp_spi_run_latest(CspPlan *plan, Datum *values, const char *nulls, long count);
 extern Datum csp_spi_getdatum(int row, int col, bool *isnull);
-extern void csp_lock_customer(Datum customer_id);
-extern void csp_lock_customer_of_subscription(Datum subscription_id);
 extern char *csp_spi_getcstring(int row, int col);
 
 /* audit.c */

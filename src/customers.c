@@ -2,7 +2,8 @@
  *
  * customers.c
  *	  R3 customers: the record, registration data required by country,
- *	  MCA attestation and verification.
+ *	  MCA attestation and verification; the customer row lock that every
+ *	  purchase and change takes first.
  *
  * src/customers.c
  *
@@ -131,14 +132,16 @@ LockCustomer(Datum customer_id, char **verification)
 		"SELECT country, verification_status FROM csp.customer WHERE customer_id = $1 FOR UPDATE",
 		1, {UUIDOID}, NULL, 0
 	};
+#define Anum_customer_lock_country				1
+#define Anum_customer_lock_verification_status	2
 
 	csp_spi_run(&plan, &customer_id, NULL, false, 1);
 	if (SPI_processed == 0)
 		csp_report_not_found("customer",
 							 DatumGetCString(DirectFunctionCall1(uuid_out, customer_id)));
 	if (verification)
-		*verification = csp_spi_getcstring(0, 2);
-	return csp_spi_getcstring(0, 1);
+		*verification = csp_spi_getcstring(0, Anum_customer_lock_verification_status);
+	return csp_spi_getcstring(0, Anum_customer_lock_country);
 }
 
 /*
@@ -158,6 +161,7 @@ csp_add_customer(PG_FUNCTION_ARGS)
 		" RETURNING customer_id",
 		9, {TEXTOID, TEXTOID, TEXTOID, JSONBOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID, TIMESTAMPTZOID}, NULL, 0
 	};
+#define Anum_customer_insert_customer_id 1
 	char	   *partner_id;
 	char	   *legal_name;
 	char	   *country;
@@ -206,7 +210,8 @@ csp_add_customer(PG_FUNCTION_ARGS)
 	values[7] = PG_GETARG_DATUM(7);
 	values[8] = TimestampTzGetDatum(csp_now());
 	csp_spi_run(&insert, values, nulls, false, 0);
-	customer_id = SPI_datumTransfer(csp_spi_getdatum(0, 1, &isnull), false, UUID_LEN);
+	customer_id = SPI_datumTransfer(csp_spi_getdatum(0, Anum_customer_insert_customer_id, &isnull),
+								   false, UUID_LEN);
 	csp_finish();
 
 	PG_RETURN_DATUM(customer_id);
@@ -239,6 +244,8 @@ csp_update_customer(PG_FUNCTION_ARGS)
 		" RETURNING registration_id, phone",
 		7, {UUIDOID, TEXTOID, JSONBOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID}, NULL, 0
 	};
+#define Anum_customer_update_registration_id	1
+#define Anum_customer_update_phone				2
 	Datum		values[7];
 	char		nulls[7];
 	char	   *country;
@@ -262,7 +269,8 @@ csp_update_customer(PG_FUNCTION_ARGS)
 	values[6] = TimestampTzGetDatum(csp_now());
 	nulls[6] = ' ';
 	csp_spi_run(&update, values, nulls, false, 0);
-	CheckRegistration(country, csp_spi_getcstring(0, 1), csp_spi_getcstring(0, 2));
+	CheckRegistration(country, csp_spi_getcstring(0, Anum_customer_update_registration_id),
+					  csp_spi_getcstring(0, Anum_customer_update_phone));
 	csp_finish();
 	PG_RETURN_VOID();
 }
@@ -344,6 +352,54 @@ csp_lock_customer(Datum customer_id)
 	csp_spi_run(&plan, &customer_id, NULL, false, 1);
 	if (SPI_processed == 0)
 		csp_report_not_found("customer", csp_uuid_to_cstring(customer_id));
+}
+
+/*
+ * The customer facts a purchase needs.  The customer is locked FOR UPDATE
+ * (csp_lock_customer says why), its partner FOR SHARE (a concurrent
+ * relink of the partner's billing waits for the purchase); NC404 when the
+ * customer is unknown.  "linked" is false when the partner has no billing
+ * profile.
+ */
+void
+csp_lock_customer_facts(Datum customer_id, CustomerFacts *facts)
+{
+	static CspPlan plan = {
+		"SELECT c.partner_id, c.country, c.verification_status, c.mca_attested, p.kind::text,"
+		"       p.billing_account_id, p.billing_profile_id, bp.currency"
+		"  FROM csp.customer c"
+		"  JOIN csp.partner p ON p.partner_id = c.partner_id"
+		"  LEFT JOIN csp.billing_profile bp"
+		"    ON bp.billing_account_id = p.billing_account_id AND bp.billing_profile_id = p.billing_profile_id"
+		" WHERE c.customer_id = $1 FOR UPDATE OF c FOR SHARE OF p",
+		1, {UUIDOID}, NULL, 0
+	};
+#define Anum_customer_facts_partner_id			1
+#define Anum_customer_facts_country				2
+#define Anum_customer_facts_verification_status	3
+#define Anum_customer_facts_mca_attested		4
+#define Anum_customer_facts_partner_kind		5
+#define Anum_customer_facts_billing_account_id	6
+#define Anum_customer_facts_billing_profile_id	7
+#define Anum_customer_facts_currency			8
+	HeapTuple	t;
+	TupleDesc	d;
+	bool		isnull;
+
+	csp_spi_run(&plan, &customer_id, NULL, false, 1);
+	if (SPI_processed == 0)
+		csp_report_not_found("customer", csp_uuid_to_cstring(customer_id));
+	t = SPI_tuptable->vals[0];
+	d = SPI_tuptable->tupdesc;
+	facts->partner_id = SPI_getvalue(t, d, Anum_customer_facts_partner_id);
+	facts->country = SPI_getvalue(t, d, Anum_customer_facts_country);
+	facts->verification_status = SPI_getvalue(t, d, Anum_customer_facts_verification_status);
+	facts->mca_attested = DatumGetBool(SPI_getbinval(t, d, Anum_customer_facts_mca_attested, &isnull));
+	facts->partner_kind = SPI_getvalue(t, d, Anum_customer_facts_partner_kind);
+	facts->billing_account_id = DatumGetInt64(SPI_getbinval(t, d, Anum_customer_facts_billing_account_id, &isnull));
+	facts->linked = !isnull;
+	facts->billing_profile_id = DatumGetInt64(SPI_getbinval(t, d, Anum_customer_facts_billing_profile_id, &isnull));
+	facts->currency = SPI_getvalue(t, d, Anum_customer_facts_currency);
 }
 
 /*

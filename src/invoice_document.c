@@ -126,22 +126,246 @@ static const char *const STYLE =
 ".note{border:2px solid #b00;color:#b00;padding:6px;margin:10px 0;font-weight:bold}"
 ".addr{white-space:pre-line}";
 
+/* The document's header row (HEADER_SQL), as text. */
+typedef struct DocumentHeader
+{
+	char	   *invoice_number;
+	char	   *document_type;
+	char	   *replaces_invoice_number;
+	char	   *replaced_by;
+	char	   *period_start;
+	char	   *period_end;
+	char	   *invoice_date;
+	char	   *published_on;
+	char	   *due_date;
+	char	   *currency;
+	char	   *total;
+	char	   *paid;
+	char	   *amount_due;
+	char	   *po_number;
+	char	   *account_name;
+	char	   *profile_name;
+	char	   *bill_to;		/* "key: value" lines */
+	char	   *payment_methods;
+} DocumentHeader;
+
+static void
+LoadHeader(Datum invoice_number, DocumentHeader *h)
+{
+	static CspPlan header = {HEADER_SQL, 1, {TEXTOID}, NULL, 0};
+#define Anum_document_header_invoice_number				1
+#define Anum_document_header_document_type				2
+#define Anum_document_header_replaces_invoice_number	3
+#define Anum_document_header_replaced_by				4
+#define Anum_document_header_period_start				5
+#define Anum_document_header_period_end					6
+#define Anum_document_header_invoice_date				7
+#define Anum_document_header_published_on				8
+#define Anum_document_header_due_date					9
+#define Anum_document_header_currency					10
+#define Anum_document_header_total						11
+#define Anum_document_header_paid						12
+#define Anum_document_header_amount_due					13
+#define Anum_document_header_po_number					14
+#define Anum_document_header_account_name				15
+#define Anum_document_header_profile_name				16
+#define Anum_document_header_billing_profile_id			17	/* not shown */
+#define Anum_document_header_bill_to					18
+#define Anum_document_header_payment_methods			19
+
+	csp_spi_run(&header, &invoice_number, NULL, true, 1);
+	h->invoice_number = csp_spi_getcstring(0, Anum_document_header_invoice_number);
+	h->document_type = csp_spi_getcstring(0, Anum_document_header_document_type);
+	h->replaces_invoice_number = csp_spi_getcstring(0, Anum_document_header_replaces_invoice_number);
+	h->replaced_by = csp_spi_getcstring(0, Anum_document_header_replaced_by);
+	h->period_start = csp_spi_getcstring(0, Anum_document_header_period_start);
+	h->period_end = csp_spi_getcstring(0, Anum_document_header_period_end);
+	h->invoice_date = csp_spi_getcstring(0, Anum_document_header_invoice_date);
+	h->published_on = csp_spi_getcstring(0, Anum_document_header_published_on);
+	h->due_date = csp_spi_getcstring(0, Anum_document_header_due_date);
+	h->currency = csp_spi_getcstring(0, Anum_document_header_currency);
+	h->total = csp_spi_getcstring(0, Anum_document_header_total);
+	h->paid = csp_spi_getcstring(0, Anum_document_header_paid);
+	h->amount_due = csp_spi_getcstring(0, Anum_document_header_amount_due);
+	h->po_number = csp_spi_getcstring(0, Anum_document_header_po_number);
+	h->account_name = csp_spi_getcstring(0, Anum_document_header_account_name);
+	h->profile_name = csp_spi_getcstring(0, Anum_document_header_profile_name);
+	h->bill_to = csp_spi_getcstring(0, Anum_document_header_bill_to);
+	h->payment_methods = csp_spi_getcstring(0, Anum_document_header_payment_methods);
+}
+
+/* The page's head and title, and R13.4: what it voids or replaces, or what replaced it */
+static void
+AppendTitle(StringInfo buf, const DocumentHeader *h)
+{
+	const char *title;
+
+	title = strcmp(h->document_type, "void_note") == 0 ? "Void note"
+		: strcmp(h->document_type, "rebill") == 0 ? "Invoice (rebill)" : "Invoice";
+
+	appendStringInfo(buf, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+					 "<title>%s ", title);
+	AppendEscaped(buf, h->invoice_number);
+	appendStringInfo(buf, "</title><style>%s</style></head><body>\n", STYLE);
+	appendStringInfo(buf, "<h1>%s ", title);
+	AppendEscaped(buf, h->invoice_number);
+	appendStringInfoString(buf, "</h1>\n");
+
+	if (strcmp(h->document_type, "void_note") == 0)
+	{
+		appendStringInfoString(buf, "<p class=\"note\">This void note cancels invoice ");
+		AppendEscaped(buf, h->replaces_invoice_number);
+		appendStringInfoString(buf, " in full. Nothing is to be paid on it.</p>\n");
+	}
+	else if (strcmp(h->document_type, "rebill") == 0)
+	{
+		appendStringInfoString(buf, "<p class=\"note\">This invoice replaces invoice ");
+		AppendEscaped(buf, h->replaces_invoice_number);
+		appendStringInfoString(buf, ", which is void. Payments made on it are carried over.</p>\n");
+	}
+	if (h->replaced_by != NULL)
+	{
+		appendStringInfoString(buf, "<p class=\"note\">VOID: replaced by invoice ");
+		AppendEscaped(buf, h->replaced_by);
+		appendStringInfoString(buf, ". Do not pay this document.</p>\n");
+	}
+}
+
+/* The bill-to data and the document's numbers and dates (R13.1, R13.3) */
+static void
+AppendBillToAndDates(StringInfo buf, const DocumentHeader *h)
+{
+	appendStringInfoString(buf, "<h2>Bill to</h2>\n<table class=\"meta\">\n");
+	AppendField(buf, "Billing account", h->account_name);
+	AppendField(buf, "Billing profile", h->profile_name);
+	appendStringInfoString(buf, "<tr><th>Address</th><td class=\"addr\">");
+	AppendEscaped(buf, h->bill_to ? h->bill_to : "");
+	appendStringInfoString(buf, "</td></tr>\n");
+	AppendField(buf, "PO number", h->po_number);
+	appendStringInfoString(buf, "</table>\n<h2>Document</h2>\n<table class=\"meta\">\n");
+	AppendField(buf, "Invoice number", h->invoice_number);
+	appendStringInfoString(buf, "<tr><th>Billing period</th><td>");
+	AppendEscaped(buf, h->period_start);
+	appendStringInfoString(buf, " &ndash; ");
+	AppendEscaped(buf, h->period_end);
+	appendStringInfoString(buf, "</td></tr>\n");
+	AppendField(buf, "Invoice date", h->invoice_date);
+	AppendField(buf, "Published on", h->published_on);
+	AppendField(buf, "Due date", h->due_date);
+	AppendField(buf, "Currency", h->currency);
+	appendStringInfoString(buf, "</table>\n");
+}
+
+/* R1.3: the lines grouped by invoice section, a subtotal after each */
+static void
+AppendLines(StringInfo buf, Datum invoice_number)
+{
+	static CspPlan lines = {LINES_SQL, 1, {TEXTOID}, NULL, 0};
+#define Anum_document_line_section			1
+#define Anum_document_line_customer			2
+#define Anum_document_line_product			3
+#define Anum_document_line_charge_type		4
+#define Anum_document_line_period			5
+#define Anum_document_line_quantity			6
+#define Anum_document_line_amount			7
+#define Anum_document_line_section_total	8
+#define Anum_document_line_section_id		9
+	char	   *section = NULL;
+	uint64		i;
+
+	csp_spi_run(&lines, &invoice_number, NULL, true, 0);
+	appendStringInfoString(buf, "<h2>Charges</h2>\n<table class=\"lines\">\n"
+						   "<tr><th>Customer</th><th>Product</th><th>Charge</th><th>Period</th>"
+						   "<th class=\"n\">Quantity</th><th class=\"n\">Amount</th></tr>\n");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		char	   *name = csp_spi_getcstring(i, Anum_document_line_section);
+		int			c;
+
+		if (section == NULL || strcmp(section, name) != 0)
+		{
+			appendStringInfoString(buf, "<tr><th colspan=\"6\">Invoice section: ");
+			AppendEscaped(buf, name);
+			appendStringInfoString(buf, "</th></tr>\n");
+			section = name;
+		}
+		/* the shown columns, customer to amount, in the table's order */
+		appendStringInfoString(buf, "<tr>");
+		for (c = Anum_document_line_customer; c <= Anum_document_line_amount; c++)
+		{
+			appendStringInfoString(buf, c >= Anum_document_line_quantity ? "<td class=\"n\">" : "<td>");
+			AppendEscaped(buf, csp_spi_getcstring(i, c));
+			appendStringInfoString(buf, "</td>");
+		}
+		appendStringInfoString(buf, "</tr>\n");
+		if (i + 1 == SPI_processed ||
+			strcmp(csp_spi_getcstring(i + 1, Anum_document_line_section), name) != 0)
+		{
+			appendStringInfoString(buf, "<tr class=\"sub\"><td colspan=\"5\">Subtotal ");
+			AppendEscaped(buf, name);
+			appendStringInfoString(buf, "</td><td class=\"n\">");
+			AppendEscaped(buf, csp_spi_getcstring(i, Anum_document_line_section_total));
+			appendStringInfoString(buf, "</td></tr>\n");
+		}
+	}
+	if (SPI_processed == 0)
+		appendStringInfoString(buf, "<tr><td colspan=\"6\">No charges in this period.</td></tr>\n");
+	appendStringInfoString(buf, "</table>\n");
+}
+
+/* R14: the total, what is paid and the amount due */
+static void
+AppendTotals(StringInfo buf, const DocumentHeader *h)
+{
+	appendStringInfoString(buf, "<table class=\"totals\">\n<tr><th>Total</th><td>");
+	AppendEscaped(buf, h->total);
+	appendStringInfoChar(buf, ' ');
+	AppendEscaped(buf, h->currency);
+	appendStringInfoString(buf, "</td></tr>\n<tr><th>Paid</th><td>");
+	AppendEscaped(buf, h->paid);
+	appendStringInfoChar(buf, ' ');
+	AppendEscaped(buf, h->currency);
+	appendStringInfoString(buf, "</td></tr>\n<tr class=\"due\"><th>Amount due</th><td>");
+	AppendEscaped(buf, h->amount_due);
+	appendStringInfoChar(buf, ' ');
+	AppendEscaped(buf, h->currency);
+	appendStringInfoString(buf, "</td></tr>\n</table>\n");
+}
+
+/*
+ * Payment instructions, on a document that is to be paid: the number is
+ * the remittance reference (R14.3).
+ */
+static void
+AppendPaymentInstructions(StringInfo buf, const DocumentHeader *h)
+{
+	if (strcmp(h->document_type, "void_note") == 0 || h->replaced_by != NULL)
+		return;
+	appendStringInfoString(buf, "<h2>Payment instructions</h2>\n<p>Please pay ");
+	AppendEscaped(buf, h->amount_due);
+	appendStringInfoChar(buf, ' ');
+	AppendEscaped(buf, h->currency);
+	appendStringInfoString(buf, " by ");
+	AppendEscaped(buf, h->payment_methods);
+	appendStringInfoString(buf, " by the due date ");
+	AppendEscaped(buf, h->due_date);
+	appendStringInfoString(buf, " to the bank account of your billing agreement, and quote "
+						   "<strong>");
+	AppendEscaped(buf, h->invoice_number);
+	appendStringInfoString(buf, "</strong> as the remittance reference, so that the payment "
+						   "is allocated to this invoice.</p>\n");
+}
+
 /* csp.invoice_document(invoice_number) → text: the document as HTML */
 Datum
 csp_invoice_document(PG_FUNCTION_ARGS)
 {
 	static const char *const args[] = {"invoice_number"};
-	static CspPlan header = {HEADER_SQL, 1, {TEXTOID}, NULL, 0};
-	static CspPlan lines = {LINES_SQL, 1, {TEXTOID}, NULL, 0};
 	char	   *invoice_number;
 	Datum		value;
 	int64		profile;
 	StringInfoData buf;
-	char	   *h[19];
-	const char *title;
-	char	   *section = NULL;
-	uint64		i;
-	int			k;
+	DocumentHeader header;
 
 	csp_require_args(fcinfo, args, lengthof(args));
 	invoice_number = csp_arg_cstring(fcinfo, 0);
@@ -153,130 +377,12 @@ csp_invoice_document(PG_FUNCTION_ARGS)
 		csp_report_not_found("invoice", invoice_number);
 
 	value = CStringGetTextDatum(invoice_number);
-	csp_spi_run(&header, &value, NULL, true, 1);
-	for (k = 0; k < 19; k++)
-		h[k] = csp_spi_getcstring(0, k + 1);
-	title = strcmp(h[1], "void_note") == 0 ? "Void note"
-		: strcmp(h[1], "rebill") == 0 ? "Invoice (rebill)" : "Invoice";
-
-	appendStringInfo(&buf, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-					 "<title>%s ", title);
-	AppendEscaped(&buf, h[0]);
-	appendStringInfo(&buf, "</title><style>%s</style></head><body>\n", STYLE);
-	appendStringInfo(&buf, "<h1>%s ", title);
-	AppendEscaped(&buf, h[0]);
-	appendStringInfoString(&buf, "</h1>\n");
-
-	/* R13.4: what this document voids or replaces, or what replaced it */
-	if (strcmp(h[1], "void_note") == 0)
-	{
-		appendStringInfoString(&buf, "<p class=\"note\">This void note cancels invoice ");
-		AppendEscaped(&buf, h[2]);
-		appendStringInfoString(&buf, " in full. Nothing is to be paid on it.</p>\n");
-	}
-	else if (strcmp(h[1], "rebill") == 0)
-	{
-		appendStringInfoString(&buf, "<p class=\"note\">This invoice replaces invoice ");
-		AppendEscaped(&buf, h[2]);
-		appendStringInfoString(&buf, ", which is void. Payments made on it are carried over.</p>\n");
-	}
-	if (h[3] != NULL)
-	{
-		appendStringInfoString(&buf, "<p class=\"note\">VOID: replaced by invoice ");
-		AppendEscaped(&buf, h[3]);
-		appendStringInfoString(&buf, ". Do not pay this document.</p>\n");
-	}
-
-	appendStringInfoString(&buf, "<h2>Bill to</h2>\n<table class=\"meta\">\n");
-	AppendField(&buf, "Billing account", h[14]);
-	AppendField(&buf, "Billing profile", h[15]);
-	appendStringInfoString(&buf, "<tr><th>Address</th><td class=\"addr\">");
-	AppendEscaped(&buf, h[17] ? h[17] : "");
-	appendStringInfoString(&buf, "</td></tr>\n");
-	AppendField(&buf, "PO number", h[13]);
-	appendStringInfoString(&buf, "</table>\n<h2>Document</h2>\n<table class=\"meta\">\n");
-	AppendField(&buf, "Invoice number", h[0]);
-	appendStringInfoString(&buf, "<tr><th>Billing period</th><td>");
-	AppendEscaped(&buf, h[4]);
-	appendStringInfoString(&buf, " &ndash; ");
-	AppendEscaped(&buf, h[5]);
-	appendStringInfoString(&buf, "</td></tr>\n");
-	AppendField(&buf, "Invoice date", h[6]);
-	AppendField(&buf, "Published on", h[7]);
-	AppendField(&buf, "Due date", h[8]);
-	AppendField(&buf, "Currency", h[9]);
-	appendStringInfoString(&buf, "</table>\n");
-
-	/* R1.3: lines grouped by invoice section, a subtotal after each */
-	csp_spi_run(&lines, &value, NULL, true, 0);
-	appendStringInfoString(&buf, "<h2>Charges</h2>\n<table class=\"lines\">\n"
-						   "<tr><th>Customer</th><th>Product</th><th>Charge</th><th>Period</th>"
-						   "<th class=\"n\">Quantity</th><th class=\"n\">Amount</th></tr>\n");
-	for (i = 0; i < SPI_processed; i++)
-	{
-		char	   *name = csp_spi_getcstring(i, 1);
-		int			c;
-
-		if (section == NULL || strcmp(section, name) != 0)
-		{
-			appendStringInfoString(&buf, "<tr><th colspan=\"6\">Invoice section: ");
-			AppendEscaped(&buf, name);
-			appendStringInfoString(&buf, "</th></tr>\n");
-			section = name;
-		}
-		appendStringInfoString(&buf, "<tr>");
-		for (c = 2; c <= 7; c++)
-		{
-			appendStringInfoString(&buf, c >= 6 ? "<td class=\"n\">" : "<td>");
-			AppendEscaped(&buf, csp_spi_getcstring(i, c));
-			appendStringInfoString(&buf, "</td>");
-		}
-		appendStringInfoString(&buf, "</tr>\n");
-		if (i + 1 == SPI_processed || strcmp(csp_spi_getcstring(i + 1, 1), name) != 0)
-		{
-			appendStringInfoString(&buf, "<tr class=\"sub\"><td colspan=\"5\">Subtotal ");
-			AppendEscaped(&buf, name);
-			appendStringInfoString(&buf, "</td><td class=\"n\">");
-			AppendEscaped(&buf, csp_spi_getcstring(i, 8));
-			appendStringInfoString(&buf, "</td></tr>\n");
-		}
-	}
-	if (SPI_processed == 0)
-		appendStringInfoString(&buf, "<tr><td colspan=\"6\">No charges in this period.</td></tr>\n");
-	appendStringInfoString(&buf, "</table>\n");
-
-	/* totals and amount due (R14) */
-	appendStringInfoString(&buf, "<table class=\"totals\">\n<tr><th>Total</th><td>");
-	AppendEscaped(&buf, h[10]);
-	appendStringInfoChar(&buf, ' ');
-	AppendEscaped(&buf, h[9]);
-	appendStringInfoString(&buf, "</td></tr>\n<tr><th>Paid</th><td>");
-	AppendEscaped(&buf, h[11]);
-	appendStringInfoChar(&buf, ' ');
-	AppendEscaped(&buf, h[9]);
-	appendStringInfoString(&buf, "</td></tr>\n<tr class=\"due\"><th>Amount due</th><td>");
-	AppendEscaped(&buf, h[12]);
-	appendStringInfoChar(&buf, ' ');
-	AppendEscaped(&buf, h[9]);
-	appendStringInfoString(&buf, "</td></tr>\n</table>\n");
-
-	/* payment instructions: the number is the remittance reference (R14.3) */
-	if (strcmp(h[1], "void_note") != 0 && h[3] == NULL)
-	{
-		appendStringInfoString(&buf, "<h2>Payment instructions</h2>\n<p>Please pay ");
-		AppendEscaped(&buf, h[12]);
-		appendStringInfoChar(&buf, ' ');
-		AppendEscaped(&buf, h[9]);
-		appendStringInfoString(&buf, " by ");
-		AppendEscaped(&buf, h[18]);
-		appendStringInfoString(&buf, " by the due date ");
-		AppendEscaped(&buf, h[8]);
-		appendStringInfoString(&buf, " to the bank account of your billing agreement, and quote "
-							   "<strong>");
-		AppendEscaped(&buf, h[0]);
-		appendStringInfoString(&buf, "</strong> as the remittance reference, so that the payment "
-							   "is allocated to this invoice.</p>\n");
-	}
+	LoadHeader(value, &header);
+	AppendTitle(&buf, &header);
+	AppendBillToAndDates(&buf, &header);
+	AppendLines(&buf, value);
+	AppendTotals(&buf, &header);
+	AppendPaymentInstructions(&buf, &header);
 	appendStringInfoString(&buf, "</body></html>\n");
 	csp_finish();
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(buf.data, buf.len));

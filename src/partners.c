@@ -48,14 +48,61 @@ csp_lock_partner(const char *partner_id, char **status, bool for_update)
 		"SELECT kind::text, status FROM csp.partner WHERE partner_id = $1 FOR UPDATE",
 		1, {TEXTOID}, NULL, 0
 	};
+#define Anum_partner_lock_kind		1
+#define Anum_partner_lock_status	2
 	Datum		id = CStringGetTextDatum(partner_id);
 
 	csp_spi_run(for_update ? &update : &share, &id, NULL, false, 1);
 	if (SPI_processed == 0)
 		csp_report_not_found("partner", partner_id);
 	if (status)
-		*status = csp_spi_getcstring(0, 2);
-	return csp_spi_getcstring(0, 1);
+		*status = csp_spi_getcstring(0, Anum_partner_lock_status);
+	return csp_spi_getcstring(0, Anum_partner_lock_kind);
+}
+
+/*
+ * The partner's kind, status and billing link (R1.5) with the linked
+ * profile's currency and Default section, the partner row FOR SHARE so
+ * the link holds to commit; NC404 when unknown.  "linked" is false, and
+ * the ids and currency are unset, when the partner has no billing link.
+ */
+void
+csp_lock_partner_billing(const char *partner_id, PartnerBilling *partner)
+{
+	static CspPlan plan = {
+		"SELECT p.kind::text, p.status, p.billing_account_id, p.billing_profile_id,"
+		"       s.invoice_section_id, bp.currency"
+		"  FROM csp.partner p"
+		"  LEFT JOIN csp.billing_profile bp"
+		"    ON bp.billing_account_id = p.billing_account_id AND bp.billing_profile_id = p.billing_profile_id"
+		"  LEFT JOIN csp.invoice_section s"
+		"    ON s.billing_account_id = p.billing_account_id AND s.billing_profile_id = p.billing_profile_id"
+		"   AND s.is_default"
+		" WHERE p.partner_id = $1 FOR SHARE OF p",
+		1, {TEXTOID}, NULL, 0
+	};
+#define Anum_partner_billing_kind				1
+#define Anum_partner_billing_status				2
+#define Anum_partner_billing_billing_account_id	3
+#define Anum_partner_billing_billing_profile_id	4
+#define Anum_partner_billing_invoice_section_id	5
+#define Anum_partner_billing_currency			6
+	Datum		id = CStringGetTextDatum(partner_id);
+	bool		isnull;
+
+	csp_spi_run(&plan, &id, NULL, false, 1);
+	if (SPI_processed == 0)
+		csp_report_not_found("partner", partner_id);
+	partner->kind = csp_spi_getcstring(0, Anum_partner_billing_kind);
+	partner->status = csp_spi_getcstring(0, Anum_partner_billing_status);
+	partner->billing_account_id =
+		DatumGetInt64(csp_spi_getdatum(0, Anum_partner_billing_billing_account_id, &isnull));
+	partner->linked = !isnull;
+	partner->billing_profile_id =
+		DatumGetInt64(csp_spi_getdatum(0, Anum_partner_billing_billing_profile_id, &isnull));
+	partner->section_id =
+		DatumGetInt64(csp_spi_getdatum(0, Anum_partner_billing_invoice_section_id, &isnull));
+	partner->currency = csp_spi_getcstring(0, Anum_partner_billing_currency);
 }
 
 /*
@@ -172,15 +219,6 @@ Datum
 csp_link_partner_billing(PG_FUNCTION_ARGS)
 {
 	static const char *const args[] = {"partner_id", "billing_account_id", "billing_profile_id", "accept_mca"};
-	static CspPlan mca = {
-		"SELECT mca_accepted_at IS NOT NULL FROM csp.billing_account WHERE billing_account_id = $1",
-		1, {INT8OID}, NULL, 0
-	};
-	static CspPlan accept = {
-		"UPDATE csp.billing_account SET mca_accepted_at = $2, mca_accepted_by = $3"
-		" WHERE billing_account_id = $1",
-		3, {INT8OID, TIMESTAMPTZOID, NAMEOID}, NULL, 0
-	};
 	static CspPlan link = {
 		"UPDATE csp.partner SET billing_account_id = $2, billing_profile_id = $3, linked_at = $4"
 		" WHERE partner_id = $1",
@@ -193,7 +231,6 @@ csp_link_partner_billing(PG_FUNCTION_ARGS)
 	char	   *kind;
 	char	   *status;
 	Datum		values[4];
-	bool		isnull;
 
 	csp_require_args(fcinfo, args, lengthof(args));
 	partner_id = csp_arg_cstring(fcinfo, 0);
@@ -225,12 +262,8 @@ csp_link_partner_billing(PG_FUNCTION_ARGS)
 						billing_profile_id, billing_account_id),
 				 errhint("Pick a profile of that account from csp.billing_profiles.")));
 
-	values[0] = Int64GetDatum(billing_account_id);
-	csp_spi_run(&mca, values, NULL, false, 1);
-	if (!DatumGetBool(csp_spi_getdatum(0, 1, &isnull)))
+	if (!csp_account_mca_accepted(billing_account_id))
 	{
-		NameData	by;
-
 		if (!accept_mca)
 			ereport(ERROR,
 					(errcode(ERRCODE_CSP_MCA_NOT_ACCEPTED),
@@ -238,10 +271,7 @@ csp_link_partner_billing(PG_FUNCTION_ARGS)
 							billing_account_id),
 					 errdetail("Linking requires the MCA to be accepted once per billing account (R1.5)."),
 					 errhint("Call again with accept_mca => true to accept it.")));
-		namestrcpy(&by, GetUserNameFromId(csp_caller(), false));
-		values[1] = TimestampTzGetDatum(csp_now());
-		values[2] = NameGetDatum(&by);
-		csp_spi_run(&accept, values, NULL, false, 0);
+		csp_accept_account_mca(billing_account_id);
 	}
 
 	values[0] = CStringGetTextDatum(partner_id);

@@ -300,6 +300,9 @@ void
 csp_check_profile_rights(int64 billing_profile_id, const char *action, bool invoice_manager)
 {
 	static CspPlan plan = {PROFILE_RIGHTS_SQL, 3, {OIDOID, INT8OID, TEXTARRAYOID}, NULL, 0};
+#define Anum_profile_rights_holds_any		1
+#define Anum_profile_rights_holds_role		2
+#define Anum_profile_rights_group_member	3
 	Oid			caller = csp_caller();
 	Datum		values[3];
 	Datum		roles[3];
@@ -316,9 +319,10 @@ csp_check_profile_rights(int64 billing_profile_id, const char *action, bool invo
 	values[1] = Int64GetDatum(billing_profile_id);
 	values[2] = PointerGetDatum(construct_array(roles, invoice_manager ? 3 : 2, TEXTOID, -1, false, TYPALIGN_INT));
 	csp_spi_run(&plan, values, NULL, true, 1);
-	holds_any = DatumGetBool(csp_spi_getdatum(0, 1, &isnull));
-	allowed = holds_any ? DatumGetBool(csp_spi_getdatum(0, 2, &isnull))
-		: DatumGetBool(csp_spi_getdatum(0, 3, &isnull));
+	holds_any = DatumGetBool(csp_spi_getdatum(0, Anum_profile_rights_holds_any, &isnull));
+	allowed = holds_any
+		? DatumGetBool(csp_spi_getdatum(0, Anum_profile_rights_holds_role, &isnull))
+		: DatumGetBool(csp_spi_getdatum(0, Anum_profile_rights_group_member, &isnull));
 	if (!allowed)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -339,6 +343,7 @@ bool
 csp_caller_profile_limited(void)
 {
 	static CspPlan plan = {"SELECT EXISTS (" HELD_PROFILES_SQL ")", 1, {OIDOID}, NULL, 0};
+#define Anum_profile_limited_holds_any 1
 	Oid			caller = csp_caller();
 	Datum		value = ObjectIdGetDatum(caller);
 	bool		isnull;
@@ -348,7 +353,7 @@ csp_caller_profile_limited(void)
 	if (limited_lxid == MyProc->lxid && limited_role == caller)
 		return limited_value;
 	csp_spi_run(&plan, &value, NULL, true, 1);
-	limited_value = DatumGetBool(csp_spi_getdatum(0, 1, &isnull));
+	limited_value = DatumGetBool(csp_spi_getdatum(0, Anum_profile_limited_holds_any, &isnull));
 	limited_lxid = MyProc->lxid;
 	limited_role = caller;
 	return limited_value;
@@ -373,6 +378,8 @@ csp_check_profile_scope(int64 billing_profile_id, bool write, const char *what,
 		"                  AND profile_role IN ('owner', 'contributor'))",
 		2, {OIDOID, INT8OID}, NULL, 0
 	};
+#define Anum_profile_scope_holds_role	1
+#define Anum_profile_scope_may_write	2
 	Oid			caller = csp_caller();
 	Datum		values[2];
 	bool		isnull;
@@ -382,9 +389,9 @@ csp_check_profile_scope(int64 billing_profile_id, bool write, const char *what,
 	values[0] = ObjectIdGetDatum(caller);
 	values[1] = Int64GetDatum(billing_profile_id);
 	csp_spi_run(&plan, values, NULL, true, 1);
-	if (!DatumGetBool(csp_spi_getdatum(0, 1, &isnull)))
+	if (!DatumGetBool(csp_spi_getdatum(0, Anum_profile_scope_holds_role, &isnull)))
 		csp_report_not_found(what, id);
-	if (write && !DatumGetBool(csp_spi_getdatum(0, 2, &isnull)))
+	if (write && !DatumGetBool(csp_spi_getdatum(0, Anum_profile_scope_may_write, &isnull)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("role \"%s\" may not %s on billing profile " INT64_FORMAT,
@@ -413,6 +420,8 @@ csp_check_customer_scope(Datum customer_id, const char *action)
 		"                WHERE profile_role IN ('owner', 'contributor'))",
 		2, {OIDOID, UUIDOID}, NULL, 0
 	};
+#define Anum_customer_scope_sees		1
+#define Anum_customer_scope_may_write	2
 	Oid			caller = csp_caller();
 	Datum		values[2];
 	bool		isnull;
@@ -422,9 +431,9 @@ csp_check_customer_scope(Datum customer_id, const char *action)
 	values[0] = ObjectIdGetDatum(caller);
 	values[1] = customer_id;
 	csp_spi_run(&plan, values, NULL, true, 1);
-	if (!DatumGetBool(csp_spi_getdatum(0, 1, &isnull)))
+	if (!DatumGetBool(csp_spi_getdatum(0, Anum_customer_scope_sees, &isnull)))
 		csp_report_not_found("customer", csp_uuid_to_cstring(customer_id));
-	if (!DatumGetBool(csp_spi_getdatum(0, 2, &isnull)))
+	if (!DatumGetBool(csp_spi_getdatum(0, Anum_customer_scope_may_write, &isnull)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("role \"%s\" may not %s of customer %s",
@@ -457,6 +466,9 @@ csp_profile_scope(PG_FUNCTION_ARGS)
 		"                  AND pg_catalog.pg_has_role($1, g.oid, 'MEMBER'))",
 		1, {OIDOID}, NULL, 0
 	};
+#define Anum_scope_holds_any		1
+#define Anum_scope_profiles			2
+#define Anum_scope_group_member		3
 	Oid			caller = GetUserId();
 	Oid			owner;
 	Oid			saved_user;
@@ -486,9 +498,9 @@ csp_profile_scope(PG_FUNCTION_ARGS)
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "csp.profile_scope: SPI_connect failed");
 		csp_spi_run(&plan, &value, NULL, true, 1);
-		if (DatumGetBool(csp_spi_getdatum(0, 1, &isnull)) ||
-			!DatumGetBool(csp_spi_getdatum(0, 3, &isnull)))
-			result = SPI_datumTransfer(csp_spi_getdatum(0, 2, &isnull), false, -1);
+		if (DatumGetBool(csp_spi_getdatum(0, Anum_scope_holds_any, &isnull)) ||
+			!DatumGetBool(csp_spi_getdatum(0, Anum_scope_group_member, &isnull)))
+			result = SPI_datumTransfer(csp_spi_getdatum(0, Anum_scope_profiles, &isnull), false, -1);
 		else
 			unlimited = true;
 		SPI_finish();
@@ -511,11 +523,12 @@ csp_invoice_profile(const char *invoice_number)
 		"SELECT billing_profile_id FROM csp.invoice WHERE invoice_number = $1",
 		1, {TEXTOID}, NULL, 0
 	};
+#define Anum_invoice_profile_billing_profile_id 1
 	Datum		value = CStringGetTextDatum(invoice_number);
 	bool		isnull;
 
 	csp_spi_run(&plan, &value, NULL, true, 1);
 	if (SPI_processed == 0)
 		return -1;
-	return DatumGetInt64(csp_spi_getdatum(0, 1, &isnull));
+	return DatumGetInt64(csp_spi_getdatum(0, Anum_invoice_profile_billing_profile_id, &isnull));
 }

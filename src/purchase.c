@@ -66,65 +66,6 @@ CheckReseller(const char *partner_kind, const char *provider_id, const char *res
 				 errhint("Attach an indirect reseller that works through %s (R2.3).", provider_id)));
 }
 
-/*
- * The customer facts purchase needs.  The customer is locked FOR UPDATE
- * (csp_lock_customer says why), its partner FOR SHARE (a concurrent
- * relink of the partner's billing waits for the purchase).
- */
-typedef struct CustomerFacts
-{
-	char	   *partner_id;
-	char	   *country;
-	char	   *verification_status;
-	bool		mca_attested;
-	char	   *partner_kind;
-	bool		linked;
-	int64		billing_account_id;
-	int64		billing_profile_id;
-	char	   *currency;
-} CustomerFacts;
-
-static void
-LoadCustomerFacts(Datum customer_id, CustomerFacts *facts)
-{
-	static CspPlan plan = {
-		"SELECT c.partner_id, c.country, c.verification_status, c.mca_attested, p.kind::text,"
-		"       p.billing_account_id, p.billing_profile_id, bp.currency"
-		"  FROM csp.customer c"
-		"  JOIN csp.partner p ON p.partner_id = c.partner_id"
-		"  LEFT JOIN csp.billing_profile bp"
-		"    ON bp.billing_account_id = p.billing_account_id AND bp.billing_profile_id = p.billing_profile_id"
-		" WHERE c.customer_id = $1 FOR UPDATE OF c FOR SHARE OF p",
-		1, {UUIDOID}, NULL, 0
-	};
-#define Anum_customer_facts_partner_id			1
-#define Anum_customer_facts_country				2
-#define Anum_customer_facts_verification_status	3
-#define Anum_customer_facts_mca_attested		4
-#define Anum_customer_facts_partner_kind		5
-#define Anum_customer_facts_billing_account_id	6
-#define Anum_customer_facts_billing_profile_id	7
-#define Anum_customer_facts_currency			8
-	HeapTuple	t;
-	TupleDesc	d;
-	bool		isnull;
-
-	csp_spi_run(&plan, &customer_id, NULL, false, 1);
-	if (SPI_processed == 0)
-		csp_report_not_found("customer", csp_uuid_to_cstring(customer_id));
-	t = SPI_tuptable->vals[0];
-	d = SPI_tuptable->tupdesc;
-	facts->partner_id = SPI_getvalue(t, d, Anum_customer_facts_partner_id);
-	facts->country = SPI_getvalue(t, d, Anum_customer_facts_country);
-	facts->verification_status = SPI_getvalue(t, d, Anum_customer_facts_verification_status);
-	facts->mca_attested = DatumGetBool(SPI_getbinval(t, d, Anum_customer_facts_mca_attested, &isnull));
-	facts->partner_kind = SPI_getvalue(t, d, Anum_customer_facts_partner_kind);
-	facts->billing_account_id = DatumGetInt64(SPI_getbinval(t, d, Anum_customer_facts_billing_account_id, &isnull));
-	facts->linked = !isnull;
-	facts->billing_profile_id = DatumGetInt64(SPI_getbinval(t, d, Anum_customer_facts_billing_profile_id, &isnull));
-	facts->currency = SPI_getvalue(t, d, Anum_customer_facts_currency);
-}
-
 /* Product facts for purchase. */
 typedef struct ProductFacts
 {
@@ -480,7 +421,7 @@ csp_purchase(PG_FUNCTION_ARGS)
 	ReadPurchaseArgs(fcinfo, &req);
 	csp_enter(fcinfo, "purchase", true);
 
-	LoadCustomerFacts(req.customer_id, &cust);
+	csp_lock_customer_facts(req.customer_id, &cust);
 	/* a profile-limited caller buys only under its own profiles (item 3) */
 	if (cust.linked)
 		csp_check_profile_scope(cust.billing_profile_id, true, "customer",

@@ -55,6 +55,7 @@ csp_caller_sees_profile(int64 billing_profile_id)
 	static CspPlan plan = {
 		"SELECT csp.visible_profile($1)", 1, {INT8OID}, NULL, 0
 	};
+#define Anum_visible_profile_visible 1
 	Oid			caller = csp_caller();
 	Oid			save_userid;
 	int			save_sec_context;
@@ -68,7 +69,7 @@ csp_caller_sees_profile(int64 billing_profile_id)
 	SetUserIdAndSecContext(caller, save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
 	/* an error aborts the (sub)transaction, which restores the user id */
 	csp_spi_run(&plan, &value, NULL, true, 1);
-	visible = DatumGetBool(csp_spi_getdatum(0, 1, &isnull)) && !isnull;
+	visible = DatumGetBool(csp_spi_getdatum(0, Anum_visible_profile_visible, &isnull)) && !isnull;
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 	return visible;
 }
@@ -206,6 +207,8 @@ csp_recon_unbilled_line_items(PG_FUNCTION_ARGS)
 		" WHERE billing_profile_id = $1",
 		1, {INT8OID}, NULL, 0
 	};
+#define Anum_unbilled_profile_billing_account_id	1
+#define Anum_unbilled_profile_anniversary_day		2
 	static CspPlan plan = {
 		LINE_ITEM_COLUMNS("NULL::text", "1")
 		"  FROM csp.charge c"
@@ -235,8 +238,8 @@ csp_recon_unbilled_line_items(PG_FUNCTION_ARGS)
 	csp_spi_run(&profile, values, NULL, true, 1);
 	if (SPI_processed == 0)
 		csp_report_not_found("billing profile", id);
-	values[0] = csp_spi_getdatum(0, 1, &isnull);
-	values[3] = csp_spi_getdatum(0, 2, &isnull);
+	values[0] = csp_spi_getdatum(0, Anum_unbilled_profile_billing_account_id, &isnull);
+	values[3] = csp_spi_getdatum(0, Anum_unbilled_profile_anniversary_day, &isnull);
 	if (isnull)
 		nulls[3] = 'n';
 	if (!csp_caller_sees_profile(billing_profile_id))

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * roles.c
- *	  Group roles of the public contract, and access to billing accounts.
+ *	  Group roles of the public contract, access to billing accounts, and
+ *	  the roles held on them (csp.billing_account_role, owned here).
  *
  * The group roles are cluster-wide and may already exist (a second
  * database, a restore): they are created only when missing and never
@@ -91,6 +92,7 @@ csp_check_account_access(int64 billing_account_id, bool owner_only, bool for_upd
 	};
 	static CspPlan update = {ACCOUNT_ACCESS_SQL("FOR UPDATE OF a"), 3, {INT8OID, OIDOID, TEXTARRAYOID}, NULL, 0
 	};
+#define Anum_account_access_allowed 1
 	Datum		values[3];
 	Datum		roles[2];
 	bool		isnull;
@@ -105,7 +107,8 @@ csp_check_account_access(int64 billing_account_id, bool owner_only, bool for_upd
 	if (SPI_processed == 0)
 		csp_report_not_found("billing account", psprintf(INT64_FORMAT, billing_account_id));
 
-	if (!superuser_arg(caller) && !DatumGetBool(csp_spi_getdatum(0, 1, &isnull)))
+	if (!superuser_arg(caller) &&
+		!DatumGetBool(csp_spi_getdatum(0, Anum_account_access_allowed, &isnull)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("role \"%s\" has no %s access to billing account " INT64_FORMAT,
@@ -113,4 +116,34 @@ csp_check_account_access(int64 billing_account_id, bool owner_only, bool for_upd
 						billing_account_id),
 				 errdetail("Only the account's creator holds a role on a new billing account (R1.1)."),
 				 errhint("An owner of the account can grant one with csp.grant_billing_account_role.")));
+}
+
+/*
+ * Grants "account_role" on the billing account to "member", replacing the
+ * role it held there, and records the caller as the grantor.  The caller
+ * has checked the right to grant and must be connected to SPI.
+ */
+void
+csp_grant_account_role(int64 billing_account_id, Oid member, const char *account_role)
+{
+	static CspPlan plan = {
+		"INSERT INTO csp.billing_account_role"
+		" (billing_account_id, member, account_role, granted_by, granted_at)"
+		" VALUES ($1, $2, $3, $4, $5)"
+		" ON CONFLICT (billing_account_id, member) DO UPDATE SET account_role = EXCLUDED.account_role,"
+		"   granted_by = EXCLUDED.granted_by, granted_at = EXCLUDED.granted_at",
+		5, {INT8OID, NAMEOID, TEXTOID, NAMEOID, TIMESTAMPTZOID}, NULL, 0
+	};
+	NameData	member_name;
+	NameData	granted_by;
+	Datum		values[5];
+
+	namestrcpy(&member_name, GetUserNameFromId(member, false));
+	namestrcpy(&granted_by, GetUserNameFromId(csp_caller(), false));
+	values[0] = Int64GetDatum(billing_account_id);
+	values[1] = NameGetDatum(&member_name);
+	values[2] = CStringGetTextDatum(account_role);
+	values[3] = NameGetDatum(&granted_by);
+	values[4] = TimestampTzGetDatum(csp_now());
+	csp_spi_run(&plan, values, NULL, false, 0);
 }

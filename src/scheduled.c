@@ -43,6 +43,135 @@ RequireUpgradePath(const char *from_sku, const char *to_sku)
 				 errhint("See csp.upgrade_path for the paths from %s.", from_sku)));
 }
 
+/* R7.2: a change is scheduled only on an active subscription with auto-renew on */
+static void
+CheckSchedulable(const SubscriptionRow *sub)
+{
+	if (strcmp(sub->status, "active") != 0 || !sub->auto_renew)
+		ereport(ERROR,
+				(errcode(ERRCODE_CSP_SCHEDULE_NOT_ALLOWED),
+				 errmsg("cannot schedule a change for subscription %s: it is %s with auto-renew %s",
+						csp_uuid_to_cstring(sub->subscription_id), sub->status, sub->auto_renew ? "on" : "off"),
+				 errdetail("Changes at renewal need an active subscription with auto-renew on (R7.2)."),
+				 errhint("%s", strcmp(sub->status, "active") != 0 ? "Reactivate it and switch auto-renew on first." :
+						 "Switch auto-renew on first with csp.set_auto_renew.")));
+}
+
+/*
+ * What the renewal will start from: the subscription's SKU, term and
+ * frequency, or for a trial its paid SKU, P1Y monthly (R9.1).  Returns the
+ * SKU; *term and *freq receive the term and frequency.
+ */
+static const char *
+RenewalBase(const SubscriptionRow *sub, TermCode *term, BillingFrequency *freq)
+{
+	static CspPlan trial_base = {
+		"SELECT trial_of FROM csp.product WHERE sku_id = $1", 1, {TEXTOID}, NULL, 0
+	};
+#define Anum_trial_base_trial_of 1
+	Datum		sku;
+
+	if (!sub->is_trial)
+	{
+		*term = sub->term;
+		*freq = sub->frequency;
+		return sub->sku_id;
+	}
+	sku = CStringGetTextDatum(sub->sku_id);
+	csp_spi_run(&trial_base, &sku, NULL, true, 1);
+	*term = TERM_P1Y;
+	*freq = FREQ_MONTHLY;
+	return csp_spi_getcstring(0, Anum_trial_base_trial_of);
+}
+
+/*
+ * R7.4: the change asked for, the arguments of csp.schedule_change laid
+ * over what was scheduled before ("existing") and, for term and
+ * frequency, over the renewal's base (already in change->term and
+ * change->frequency).
+ */
+static void
+OverlayChange(FunctionCallInfo fcinfo, Jsonb *existing, CspScheduledChange *change)
+{
+	char	   *field;
+
+	change->sku_id = !PG_ARGISNULL(1) ? csp_arg_cstring(fcinfo, 1) : csp_jsonb_field(existing, "sku_id");
+	field = csp_jsonb_field(existing, "quantity");
+	change->has_quantity = !PG_ARGISNULL(2) || field != NULL;
+	change->quantity = 0;
+	if (!PG_ARGISNULL(2))
+		change->quantity = PG_GETARG_INT32(2);
+	else if (field != NULL)
+		change->quantity = pg_strtoint32(field);
+	if (!PG_ARGISNULL(3))
+		change->term = csp_check_term(csp_arg_cstring(fcinfo, 3));
+	else if ((field = csp_jsonb_field(existing, "term")) != NULL)
+		change->term = terms_parse_term(field);
+	if (!PG_ARGISNULL(4))
+		change->frequency = csp_check_frequency(csp_arg_cstring(fcinfo, 4));
+	else if ((field = csp_jsonb_field(existing, "billing_frequency")) != NULL)
+		change->frequency = terms_parse_frequency(field);
+	change->has_coterm_end = !PG_ARGISNULL(5) ||
+		(field = csp_jsonb_field(existing, "coterm_end")) != NULL;
+	change->coterm_end = 0;
+	if (!PG_ARGISNULL(5))
+		change->coterm_end = PG_GETARG_DATEADT(5);
+	else if (change->has_coterm_end)
+		change->coterm_end = DatumGetDateADT(DirectFunctionCall1(date_in, CStringGetDatum(field)));
+}
+
+/*
+ * Validates the whole change as renewal will apply it, so that renewal
+ * has no surprises: an upgrade along a path (R8.1; a trial converts to
+ * its paid SKU only, R9.4), a positive quantity, a valid term and
+ * frequency, a co-terminous end the next term can reach (R4.5, R7.1), a
+ * price for the next term, and a base still covering its add-ons (R4.7).
+ */
+static void
+CheckChange(const SubscriptionRow *sub, const char *base_sku, const CspScheduledChange *change)
+{
+	DateADT		next_start = sub->term_end + 1;
+	Numeric		price;
+	char	   *pricing_currency;
+
+	if (change->sku_id != NULL && strcmp(change->sku_id, base_sku) != 0)
+	{
+		if (sub->is_trial)
+			ereport(ERROR,
+					(errcode(ERRCODE_CSP_UPGRADE_NOT_ALLOWED),
+					 errmsg("a trial converts to %s, not %s", base_sku, change->sku_id),
+					 errhint("Schedule the conversion without sku_id, then upgrade after it (R9.4).")));
+		RequireUpgradePath(base_sku, change->sku_id);
+	}
+	if (change->has_quantity && change->quantity <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("quantity must be positive, not %d", change->quantity),
+				 errhint("To end the subscription at term end, switch auto-renew off.")));
+	csp_check_term_frequency(change->term, change->frequency);
+
+	if (change->has_coterm_end)
+	{
+		csp_check_date_in_range(change->coterm_end, "coterm_end");
+		if (!terms_coterminous_end_ok(next_start, change->term, change->coterm_end))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the next term cannot end on %s", csp_date_to_cstring(change->coterm_end)),
+					 errdetail("The next %s term starts %s; a co-terminous end must lie between that and %s (R4.5, R7.1).",
+							   terms_term_name(change->term), csp_date_to_cstring(next_start),
+							   csp_date_to_cstring(terms_natural_end(next_start, change->term))),
+					 errhint("Pick an end date inside that range.")));
+	}
+	if (strcmp(sub->billing_type, "usage") != 0)
+		csp_require_price(change->sku_id ? change->sku_id : base_sku, change->term, change->frequency,
+						  sub->currency, next_start, &price, &pricing_currency);
+
+	/* R4.7: a base reduced at renewal must still cover its add-ons' seats */
+	if (change->has_quantity && change->quantity < sub->quantity && !sub->has_parent)
+		csp_check_addon_rules_after(sub->customer_id, sub->sku_id, false,
+									(int64) change->quantity - sub->quantity);
+}
+
 /*
  * csp.schedule_change(subscription_id, sku_id, quantity, term,
  *                     billing_frequency, coterm_end)
@@ -52,24 +181,9 @@ Datum
 csp_schedule_change(PG_FUNCTION_ARGS)
 {
 	static const char *const args[] = {"subscription_id"};
-	static CspPlan trial_base = {
-		"SELECT trial_of FROM csp.product WHERE sku_id = $1", 1, {TEXTOID}, NULL, 0
-	};
-#define Anum_trial_base_trial_of 1
 	SubscriptionRow sub;
 	Jsonb	   *existing;
-	char	   *field;
-	char	   *sku_id;
 	const char *base_sku;
-	bool		has_quantity;
-	int32		quantity = 0;
-	TermCode	term;
-	BillingFrequency freq;
-	bool		has_coterm;
-	DateADT		coterm_end = 0;
-	DateADT		next_start;
-	Numeric		price;
-	char	   *pricing_currency;
 	CspScheduledChange change;
 	int			i;
 
@@ -85,101 +199,14 @@ csp_schedule_change(PG_FUNCTION_ARGS)
 	csp_enter(fcinfo, "schedule_change", true);
 	csp_lock_for_action(PG_GETARG_DATUM(0), &sub, false);
 	csp_check_manageable(&sub, "schedule a change for");
-
-	/* R7.2: only when active with auto-renew on */
-	if (strcmp(sub.status, "active") != 0 || !sub.auto_renew)
-		ereport(ERROR,
-				(errcode(ERRCODE_CSP_SCHEDULE_NOT_ALLOWED),
-				 errmsg("cannot schedule a change for subscription %s: it is %s with auto-renew %s",
-						csp_uuid_to_cstring(sub.subscription_id), sub.status, sub.auto_renew ? "on" : "off"),
-				 errdetail("Changes at renewal need an active subscription with auto-renew on (R7.2)."),
-				 errhint("%s", strcmp(sub.status, "active") != 0 ? "Reactivate it and switch auto-renew on first." :
-						 "Switch auto-renew on first with csp.set_auto_renew.")));
+	CheckSchedulable(&sub);
 
 	existing = csp_store_scheduled_change(&sub);
-
-	/* what the renewal will start from: a trial's paid SKU, P1Y monthly (R9.1) */
-	base_sku = sub.sku_id;
-	term = sub.term;
-	freq = sub.frequency;
-	if (sub.is_trial)
-	{
-		Datum		sku = CStringGetTextDatum(sub.sku_id);
-
-		csp_spi_run(&trial_base, &sku, NULL, true, 1);
-		base_sku = csp_spi_getcstring(0, Anum_trial_base_trial_of);
-		term = TERM_P1Y;
-		freq = FREQ_MONTHLY;
-	}
-
-	/* overlay: the new arguments over what was scheduled before */
-	sku_id = !PG_ARGISNULL(1) ? csp_arg_cstring(fcinfo, 1) : csp_jsonb_field(existing, "sku_id");
-	field = csp_jsonb_field(existing, "quantity");
-	has_quantity = !PG_ARGISNULL(2) || field != NULL;
-	if (!PG_ARGISNULL(2))
-		quantity = PG_GETARG_INT32(2);
-	else if (field != NULL)
-		quantity = pg_strtoint32(field);
-	if (!PG_ARGISNULL(3))
-		term = csp_check_term(csp_arg_cstring(fcinfo, 3));
-	else if ((field = csp_jsonb_field(existing, "term")) != NULL)
-		term = terms_parse_term(field);
-	if (!PG_ARGISNULL(4))
-		freq = csp_check_frequency(csp_arg_cstring(fcinfo, 4));
-	else if ((field = csp_jsonb_field(existing, "billing_frequency")) != NULL)
-		freq = terms_parse_frequency(field);
-	has_coterm = !PG_ARGISNULL(5) || (field = csp_jsonb_field(existing, "coterm_end")) != NULL;
-	if (!PG_ARGISNULL(5))
-		coterm_end = PG_GETARG_DATEADT(5);
-	else if (has_coterm)
-		coterm_end = DatumGetDateADT(DirectFunctionCall1(date_in, CStringGetDatum(field)));
-
-	if (sku_id != NULL && strcmp(sku_id, base_sku) != 0)
-	{
-		if (sub.is_trial)
-			ereport(ERROR,
-					(errcode(ERRCODE_CSP_UPGRADE_NOT_ALLOWED),
-					 errmsg("a trial converts to %s, not %s", base_sku, sku_id),
-					 errhint("Schedule the conversion without sku_id, then upgrade after it (R9.4).")));
-		RequireUpgradePath(base_sku, sku_id);
-	}
-	if (has_quantity && quantity <= 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("quantity must be positive, not %d", quantity),
-				 errhint("To end the subscription at term end, switch auto-renew off.")));
-	csp_check_term_frequency(term, freq);
-
-	next_start = sub.term_end + 1;
-	if (has_coterm)
-	{
-		csp_check_date_in_range(coterm_end, "coterm_end");
-		if (!terms_coterminous_end_ok(next_start, term, coterm_end))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("the next term cannot end on %s", csp_date_to_cstring(coterm_end)),
-					 errdetail("The next %s term starts %s; a co-terminous end must lie between that and %s (R4.5, R7.1).",
-							   terms_term_name(term), csp_date_to_cstring(next_start),
-							   csp_date_to_cstring(terms_natural_end(next_start, term))),
-					 errhint("Pick an end date inside that range.")));
-	}
-	if (strcmp(sub.billing_type, "usage") != 0)
-		csp_require_price(sku_id ? sku_id : base_sku, term, freq, sub.currency, next_start,
-						  &price, &pricing_currency);
-
-	/* R4.7: a base reduced at renewal must still cover its add-ons' seats */
-	if (has_quantity && quantity < sub.quantity && !sub.has_parent)
-		csp_check_addon_rules_after(sub.customer_id, sub.sku_id, false,
-									(int64) quantity - sub.quantity);
+	base_sku = RenewalBase(&sub, &change.term, &change.frequency);
+	OverlayChange(fcinfo, existing, &change);
+	CheckChange(&sub, base_sku, &change);
 
 	csp_count_update(&sub);
-	change.sku_id = sku_id;
-	change.has_quantity = has_quantity;
-	change.quantity = quantity;
-	change.term = term;
-	change.frequency = freq;
-	change.has_coterm_end = has_coterm;
-	change.coterm_end = coterm_end;
 	csp_store_save_scheduled_change(&sub, &change);
 	csp_finish();
 	PG_RETURN_VOID();

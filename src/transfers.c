@@ -15,52 +15,9 @@
  */
 #include "csp_billing.h"
 
-#include "catalog/pg_type.h"
-#include "utils/builtins.h"
 #include "utils/uuid.h"
 
 PG_FUNCTION_INFO_V1(csp_transfer);
-
-typedef struct TargetPartner
-{
-	char	   *kind;
-	char	   *status;
-	bool		linked;
-	int64		billing_account_id;
-	int64		billing_profile_id;
-	int64		section_id;
-	char	   *currency;
-} TargetPartner;
-
-static void
-LoadTargetPartner(const char *partner_id, TargetPartner *target)
-{
-	static CspPlan plan = {
-		"SELECT p.kind::text, p.status, p.billing_account_id, p.billing_profile_id,"
-		"       s.invoice_section_id, bp.currency"
-		"  FROM csp.partner p"
-		"  LEFT JOIN csp.billing_profile bp"
-		"    ON bp.billing_account_id = p.billing_account_id AND bp.billing_profile_id = p.billing_profile_id"
-		"  LEFT JOIN csp.invoice_section s"
-		"    ON s.billing_account_id = p.billing_account_id AND s.billing_profile_id = p.billing_profile_id"
-		"   AND s.is_default"
-		" WHERE p.partner_id = $1 FOR SHARE OF p",
-		1, {TEXTOID}, NULL, 0
-	};
-	Datum		id = CStringGetTextDatum(partner_id);
-	bool		isnull;
-
-	csp_spi_run(&plan, &id, NULL, false, 1);
-	if (SPI_processed == 0)
-		csp_report_not_found("partner", partner_id);
-	target->kind = csp_spi_getcstring(0, 1);
-	target->status = csp_spi_getcstring(0, 2);
-	target->billing_account_id = DatumGetInt64(csp_spi_getdatum(0, 3, &isnull));
-	target->linked = !isnull;
-	target->billing_profile_id = DatumGetInt64(csp_spi_getdatum(0, 4, &isnull));
-	target->section_id = DatumGetInt64(csp_spi_getdatum(0, 5, &isnull));
-	target->currency = csp_spi_getcstring(0, 6);
-}
 
 /* csp.transfer(subscription_id, to_partner_id) → uuid */
 Datum
@@ -69,7 +26,7 @@ csp_transfer(PG_FUNCTION_ARGS)
 	static const char *const args[] = {"subscription_id", "to_partner_id"};
 	SubscriptionRow source;
 	SubscriptionRow moved;
-	TargetPartner target;
+	PartnerBilling target;
 	char	   *to_partner;
 	NewSubscription ns;
 	Numeric		price;
@@ -92,7 +49,7 @@ csp_transfer(PG_FUNCTION_ARGS)
 						csp_uuid_to_cstring(source.subscription_id), to_partner),
 				 errhint("Name the partner that takes the subscription over.")));
 
-	LoadTargetPartner(to_partner, &target);
+	csp_lock_partner_billing(to_partner, &target);
 	if (strcmp(target.kind, "indirect_reseller") == 0 || strcmp(target.status, "active") != 0 ||
 		!target.linked)
 		ereport(ERROR,
