@@ -8,7 +8,7 @@
 #                                      test/sql/NAME.sql (pg_regress, and pg_prove
 #                                      if NAME ends in _tap), test/specs/NAME.spec,
 #                                      test/t/NAME.pl; an unknown name is a failure
-#   SUITES="regress pgtap" make test   only these suites (regress isolation pgtap perl property clients)
+#   SUITES="regress pgtap" make test   only these suites (rooms regress isolation pgtap perl property clients)
 #   TESTS=property SEED=7 make test    replay one seed of the property test
 #   CSP_KEEP_TMPDIR=1 make test        keep /tmp/csp_billing.XXXXXX (results/, diffs)
 #
@@ -35,7 +35,7 @@
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-SUITES=${SUITES:-regress isolation pgtap perl property clients}
+SUITES=${SUITES:-rooms regress isolation pgtap perl property clients}
 # Same database names as PGXS `make installcheck`, so the two are interchangeable.
 REGRESS_DB=${CSP_REGRESS_DB:-contrib_regression}
 ISOLATION_DB=${CSP_ISOLATION_DB:-isolation_regression}
@@ -211,6 +211,25 @@ trap 'exit 143' TERM
 mkdir -p "$WORK"
 # The cluster owner (CSP_RUNAS) must be able to enter it, whatever the umask.
 chmod a+rx "$WORK"
+
+# ------------------------------------------------------------------ rooms --
+# The rules of the house (issue 13, scripts/check-rooms.sh): SQL on a table
+# only in its owner, result columns by Anum_ name, no function over 120 lines.
+# One test per C file; every finding is printed.
+if suite_enabled rooms && [ -z "${TESTS:-}" ]; then
+    banner "rooms: scripts/check-rooms.sh on src/*.c"
+    P=0
+    F=0
+    for file in "$REPO"/src/*.c; do
+        if out=$("$REPO/scripts/check-rooms.sh" "src/$(basename "$file")" 2>&1); then
+            P=$((P + 1))
+        else
+            printf '%s\n' "$out"
+            F=$((F + 1))
+        fi
+    done
+    record rooms "$P" "$F" "$((P + F)) files"
+fi
 
 # ---------------------------------------------------------------- regress --
 if suite_enabled regress; then
