@@ -313,22 +313,25 @@ AppendLines(StringInfo buf, Datum invoice_number)
 	appendStringInfoString(buf, "</table>\n");
 }
 
+/* An amount and its currency code, as the document prints every sum. */
+static void
+AppendMoney(StringInfo buf, const char *amount, const char *currency)
+{
+	AppendEscaped(buf, amount);
+	appendStringInfoChar(buf, ' ');
+	AppendEscaped(buf, currency);
+}
+
 /* R14: the total, what is paid and the amount due */
 static void
 AppendTotals(StringInfo buf, const DocumentHeader *h)
 {
 	appendStringInfoString(buf, "<table class=\"totals\">\n<tr><th>Total</th><td>");
-	AppendEscaped(buf, h->total);
-	appendStringInfoChar(buf, ' ');
-	AppendEscaped(buf, h->currency);
+	AppendMoney(buf, h->total, h->currency);
 	appendStringInfoString(buf, "</td></tr>\n<tr><th>Paid</th><td>");
-	AppendEscaped(buf, h->paid);
-	appendStringInfoChar(buf, ' ');
-	AppendEscaped(buf, h->currency);
+	AppendMoney(buf, h->paid, h->currency);
 	appendStringInfoString(buf, "</td></tr>\n<tr class=\"due\"><th>Amount due</th><td>");
-	AppendEscaped(buf, h->amount_due);
-	appendStringInfoChar(buf, ' ');
-	AppendEscaped(buf, h->currency);
+	AppendMoney(buf, h->amount_due, h->currency);
 	appendStringInfoString(buf, "</td></tr>\n</table>\n");
 }
 
@@ -342,9 +345,7 @@ AppendPaymentInstructions(StringInfo buf, const DocumentHeader *h)
 	if (strcmp(h->document_type, "void_note") == 0 || h->replaced_by != NULL)
 		return;
 	appendStringInfoString(buf, "<h2>Payment instructions</h2>\n<p>Please pay ");
-	AppendEscaped(buf, h->amount_due);
-	appendStringInfoChar(buf, ' ');
-	AppendEscaped(buf, h->currency);
+	AppendMoney(buf, h->amount_due, h->currency);
 	appendStringInfoString(buf, " by ");
 	AppendEscaped(buf, h->payment_methods);
 	appendStringInfoString(buf, " by the due date ");
