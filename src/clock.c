@@ -213,3 +213,22 @@ csp_today(void)
 {
 	return terms_utc_date(csp_now());
 }
+
+/*
+ * NC016: history only moves forward.  An action whose instant (csp.now())
+ * is earlier than the latest event recorded for its object is refused, for
+ * everyone: a back-fill replays forward, it never rewrites.
+ */
+void
+csp_check_not_before(TimestampTz now, TimestampTz latest, const char *object, const char *id)
+{
+	if (now < latest)
+		ereport(ERROR,
+				(errcode(ERRCODE_CSP_INSTANT_BEFORE_EVENT),
+				 errmsg("instant %s is before the latest recorded event of %s %s",
+						pstrdup(timestamptz_to_str(now)), object, id),
+				 errdetail("Its latest event was recorded at %s; nothing is posted before it.",
+						   pstrdup(timestamptz_to_str(latest))),
+				 errhint("Act at %s or later: a back-fill replays history forward.",
+						 timestamptz_to_str(latest))));
+}

@@ -62,6 +62,8 @@ extern CspInstant csp_enter_instant(TimestampTz instant);
 extern void csp_leave_instant(CspInstant previous);
 extern TimestampTz csp_start_of_day(DateADT day);
 extern DateADT csp_today(void);
+extern void csp_check_not_before(TimestampTz now, TimestampTz latest, const char *object,
+								 const char *id);
 
 /*
  * args.c: argument checks shared by every SQL-callable function.

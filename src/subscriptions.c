@@ -109,25 +109,6 @@ csp_check_update_limit(const SubscriptionRow *sub)
 }
 
 /*
- * NC016: history only moves forward.  An action whose instant (csp.now())
- * is earlier than the latest event recorded for its object is refused, for
- * everyone: a back-fill replays forward, it never rewrites.
- */
-void
-csp_check_not_before(TimestampTz now, TimestampTz latest, const char *object, const char *id)
-{
-	if (now < latest)
-		ereport(ERROR,
-				(errcode(ERRCODE_CSP_INSTANT_BEFORE_EVENT),
-				 errmsg("instant %s is before the latest recorded event of %s %s",
-						pstrdup(timestamptz_to_str(now)), object, id),
-				 errdetail("Its latest event was recorded at %s; nothing is posted before it.",
-						   pstrdup(timestamptz_to_str(latest))),
-				 errhint("Act at %s or later: a back-fill replays history forward.",
-						 timestamptz_to_str(latest))));
-}
-
-/*
  * Upgrades and transfers take active paid subscriptions only (R8.1, R10);
  * NC003 otherwise, with the caller's hint.
  */

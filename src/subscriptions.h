@@ -22,8 +22,6 @@ extern void csp_check_no_pending_renewal(const char *subscription_id, DateADT te
 										 const char *caller);
 extern void csp_check_update_limit(const CspSubscription *sub);
 extern void csp_count_update(CspSubscription *sub);
-extern void csp_check_not_before(TimestampTz now, TimestampTz latest, const char *object,
-								 const char *id);
 extern void csp_create_subscription(const NewSubscription *ns, CspSubscription *sub);
 
 /* subscription_lock.c: locking a subscription for a change */
