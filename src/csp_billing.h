@@ -154,8 +154,8 @@ extern void csp_lock_customer_of_subscription(Datum subscription_id);
 
 /* audit.c */
 extern void csp_audit_init(void);
-extern void csp_begin_action(const char *action);
-extern void csp_end_action(void);
+extern const char *csp_begin_action(const char *action);
+extern void csp_end_action(const char *outer);
 extern bool csp_loading_dump(void);
 
 /* entry.c: the caller, the write checks, the switch to the owner's rights */

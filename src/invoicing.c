@@ -512,7 +512,7 @@ csp_run_invoicing(PG_FUNCTION_ARGS)
 			Datum		day = DateADTGetDatum(today);
 			bool		isnull;
 
-			csp_spi_run(&left, &day, NULL, false, 1);
+			csp_spi_run(&left, &day, NULL, true, 1);
 			remaining = DatumGetInt64(csp_spi_getdatum(0, 1, &isnull));
 		}
 		if (remaining > 0)

@@ -226,7 +226,7 @@ csp_link_partner_billing(PG_FUNCTION_ARGS)
 				 errhint("Pick a profile of that account from csp.billing_profiles.")));
 
 	values[0] = Int64GetDatum(billing_account_id);
-	csp_spi_run(&mca, values, NULL, false, 1);
+	csp_spi_run(&mca, values, NULL, true, 1);
 	if (!DatumGetBool(csp_spi_getdatum(0, 1, &isnull)))
 	{
 		NameData	by;

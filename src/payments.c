@@ -605,7 +605,7 @@ AllocateToRecentInvoices(PaymentRow *pay)
 	values[2] = CStringGetTextDatum(pay->currency);
 	csp_spi_run(&lock, values, NULL, false, 0);
 	SPI_freetuptable(SPI_tuptable);
-	csp_spi_run(&recent, values, NULL, false, 0);
+	csp_spi_run(&recent, values, NULL, true, 0);
 	open = SPI_tuptable;
 	n = SPI_processed;
 	for (i = 0; i < n && NumIsPositive(NumSub(pay->amount, pay->allocated)); i++)

@@ -27,8 +27,9 @@
  *	  and SPI_tuptable say would be misread;
  *
  *	- whether it is a plain read: a SELECT, its subqueries included, with
- *	  no FOR UPDATE/SHARE and no data-modifying WITH.  The functions it
- *	  calls are the engine's own and are trusted not to write.
+ *	  no FOR UPDATE/SHARE, no data-modifying WITH and no VOLATILE function
+ *	  (a function that may write: SELECT cron.schedule(...) is no read;
+ *	  STABLE and IMMUTABLE functions cannot modify data).
  *
  * "read_only" of csp_spi_run is a checked promise, not SPI's read-only
  * mode: a caller passes true for a plain read, and a plan that is not one
@@ -51,6 +52,7 @@
 
 #include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
+#include "optimizer/optimizer.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -101,6 +103,7 @@ ResultCodeOf(const Query *query)
 /*
  * True when "node" writes or locks rows: a query that is no SELECT (in a
  * WITH, too), a FOR UPDATE/SHARE at any level, a data-modifying WITH.
+ * A VOLATILE function, which may write too, is contain_volatile_functions'.
  */
 static bool
 WritesOrLocks(Node *node, void *context)
@@ -147,7 +150,8 @@ InspectPlan(SPIPlanPtr spiplan, CspPrepared *prepared)
 			last = ResultCodeOf(query);
 			if (query->canSetTag)
 				reported = last;
-			if (WritesOrLocks((Node *) query, NULL))
+			if (WritesOrLocks((Node *) query, NULL) ||
+				contain_volatile_functions((Node *) query))
 				writes = true;
 			else
 				plain_read = true;
@@ -218,7 +222,8 @@ csp_spi_run(CspPlan *plan, Datum *values, const char *nulls,
 	int			rc;
 
 	if (read_only && !plan->prepared->plain_read)
-		elog(ERROR, "\"%s\" is run as a plain read but writes or locks rows", plan->sql);
+		elog(ERROR, "\"%s\" is run as a plain read, but it writes, locks rows or calls a VOLATILE function",
+			 plan->sql);
 	rc = SPI_execute_plan(spiplan, values, nulls, false, count);
 	CheckResult(plan, rc);
 	return rc;
