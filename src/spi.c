@@ -69,10 +69,10 @@ typedef struct CspPrepared
 } CspPrepared;
 
 /*
- * The result code SPI gives a run of "query" (_SPI_pquery and
- * _SPI_execute_plan in PostgreSQL 15's spi.c).  A SELECT whose rows are not
- * reported (not canSetTag: added by a rule) runs into DestNone and says
- * SPI_OK_UTILITY.
+ * The result code SPI gives a run of "query", a statement whose result is
+ * reported (canSetTag, so a SELECT's rows go to SPI's tuple table), as
+ * _SPI_pquery and _SPI_execute_plan in PostgreSQL 15's spi.c derive it.
+ * A SELECT ... FOR UPDATE is a SELECT; SELECT INTO is a utility statement.
  */
 static int
 ResultCodeOf(const Query *query)
@@ -80,7 +80,7 @@ ResultCodeOf(const Query *query)
 	switch (query->commandType)
 	{
 		case CMD_SELECT:
-			return query->canSetTag ? SPI_OK_SELECT : SPI_OK_UTILITY;
+			return SPI_OK_SELECT;
 		case CMD_INSERT:
 			return query->returningList ? SPI_OK_INSERT_RETURNING : SPI_OK_INSERT;
 		case CMD_UPDATE:
@@ -125,16 +125,15 @@ WritesOrLocks(Node *node, void *context)
 /*
  * Reads the analysed statements of a freshly prepared plan.  The run's
  * result code is that of the last statement whose result is reported
- * (canSetTag), or, when none is, of the last statement, as
- * _SPI_execute_plan returns it; a plan with no statement at all returns 0.
+ * (canSetTag); when a rule left none (DO INSTEAD NOTHING, say),
+ * _SPI_execute_plan returns SPI_OK_REWRITTEN.
  */
 static void
 InspectPlan(SPIPlanPtr spiplan, CspPrepared *prepared)
 {
 	List	   *sources = SPI_plan_get_plan_sources(spiplan);
 	ListCell   *lc;
-	int			reported = 0;
-	int			last = 0;
+	int			reported = SPI_OK_REWRITTEN;
 	bool		plain_read = false;
 	bool		writes = false;
 
@@ -147,9 +146,8 @@ InspectPlan(SPIPlanPtr spiplan, CspPrepared *prepared)
 		{
 			Query	   *query = lfirst_node(Query, lq);
 
-			last = ResultCodeOf(query);
 			if (query->canSetTag)
-				reported = last;
+				reported = ResultCodeOf(query);
 			if (WritesOrLocks((Node *) query, NULL) ||
 				contain_volatile_functions((Node *) query))
 				writes = true;
@@ -157,7 +155,7 @@ InspectPlan(SPIPlanPtr spiplan, CspPrepared *prepared)
 				plain_read = true;
 		}
 	}
-	prepared->expected_rc = reported != 0 ? reported : last;
+	prepared->expected_rc = reported;
 	prepared->plain_read = plain_read && !writes;
 }
 
