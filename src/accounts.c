@@ -302,7 +302,7 @@ csp_account_mca_accepted(int64 billing_account_id)
 	Datum		id = Int64GetDatum(billing_account_id);
 	bool		isnull;
 
-	csp_spi_run(&plan, &id, NULL, false, 1);
+	csp_spi_run(&plan, &id, NULL, true, 1);
 	return DatumGetBool(csp_spi_getdatum(0, Anum_account_mca_accepted, &isnull));
 }
 

@@ -109,21 +109,31 @@ csp_loading_dump(void)
 	return current_action == NULL && !row_security && !check_function_bodies;
 }
 
-/* Names the API action whose row changes the audit trigger will record. */
-void
+/*
+ * Names the API action whose row changes the audit trigger will record,
+ * and returns the action it replaces (NULL outside any), for the matching
+ * csp_end_action.  Only csp_enter calls it; "action" is a string constant.
+ */
+const char *
 csp_begin_action(const char *action)
 {
+	const char *outer = current_action;
+
 	current_action = action;
+	return outer;
 }
 
 /*
- * Ends the action (csp_finish, entry.c): later row changes in the same
- * transaction (a direct UPDATE by a superuser, say) are not the action's.
+ * Ends the action (csp_finish, entry.c, or the abort of the call): the
+ * action that was under way when it began is back, so a call nested in
+ * another leaves the outer one's name on the outer one's rows, and after
+ * the outermost call later row changes in the same transaction (a direct
+ * UPDATE by a superuser, say) are nobody's action.
  */
 void
-csp_end_action(void)
+csp_end_action(const char *outer)
 {
-	current_action = NULL;
+	current_action = outer;
 }
 
 /* What both audit triggers read of the row a trigger event is about. */

@@ -2,7 +2,8 @@
  *
  * csp_billing.h
  *	  Shared declarations of the csp_billing extension: SQLSTATEs, the
- *	  clock, money helpers, argument checks and the prepared-plan helper.
+ *	  clock, money helpers, argument checks; the prepared-plan helpers are
+ *	  in spi.h, included here.
  *
  * src/csp_billing.h
  *
@@ -21,6 +22,7 @@
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
+#include "spi.h"
 #include "terms.h"
 
 /*
@@ -184,37 +186,11 @@ extern void csp_check_amount(Numeric value, const char *what, int max_scale);
 #define CSP_PRICE_SCALE 6
 #define CSP_RATE_SCALE 10
 
-/* spi.c: plans prepared once per backend and kept */
-#define CSP_PLAN_MAX_ARGS 32
-typedef struct CspPlan
-{
-	const char *sql;
-	int			nargs;
-	Oid			argtypes[CSP_PLAN_MAX_ARGS];
-	SPIPlanPtr	plan;
-
-	/*
-	 * 0 means CURSOR_OPT_GENERIC_PLAN (see spi.c).  Statements driven by
-	 * arrays of keys must stay generic: a custom plan sees thousands of
-	 * keys and may hash-join a scan of the whole table, where one index
-	 * probe per key is what the work needs.  CURSOR_OPT_CUSTOM_PLAN where
-	 * the sizes of the arrays should choose the join.
-	 */
-	int			cursor_options;
-} CspPlan;
-
-extern SPIPlanPtr csp_spi_plan(CspPlan *plan);
-extern Datum csp_array_of(Datum *elems, bool *nulls, int n, Oid type);
-extern int	csp_spi_run(CspPlan *plan, Datum *values, const char *nulls,
-						bool read_only, long count);
-extern int	csp_spi_run_latest(CspPlan *plan, Datum *values, const char *nulls, long count);
-extern Datum csp_spi_getdatum(int row, int col, bool *isnull);
-extern char *csp_spi_getcstring(int row, int col);
 
 /* audit.c */
 extern void csp_audit_init(void);
-extern void csp_begin_action(const char *action);
-extern void csp_end_action(void);
+extern const char *csp_begin_action(const char *action);
+extern void csp_end_action(const char *outer);
 extern bool csp_loading_dump(void);
 
 /* entry.c: the caller, the write checks, the switch to the owner's rights */

@@ -15,6 +15,13 @@
  * CHANGE).  The switch is undone by csp_finish(), and by (sub)transaction
  * abort, which restores the user id that was current when it began.
  *
+ * csp_enter and csp_finish are the one pair that opens and closes an API
+ * call's work: csp_enter connects to SPI and begins the audit action (for
+ * a writing call), csp_finish ends that action and finishes SPI, in the
+ * reverse order.  No other code begins or ends an action.  An error between
+ * the two needs no csp_finish: the (sub)transaction's abort finishes SPI
+ * (AtEOSubXact_SPI) and ForgetCallOnAbort gives the action back.
+ *
  * A write is refused (42501):
  *	- inside a security-restricted operation (ANALYZE, VACUUM, autovacuum,
  *	  CREATE INDEX, REFRESH MATERIALIZED VIEW evaluate expressions as the
@@ -56,11 +63,29 @@ typedef struct CspCall
 	int			saved_sec_context;
 	int			nest_level;		/* transaction nest level at entry */
 	CspInstant	instant;		/* the engine's now at entry, restored on abort */
+	bool		began_action;	/* a writing call: it named the audit action */
+	const char *outer_action;	/* the action it replaced, given back at the end */
 } CspCall;
 
 #define CSP_MAX_CALL_DEPTH 16
 static CspCall calls[CSP_MAX_CALL_DEPTH];
 static int	ncalls = 0;
+
+/*
+ * Forgets the innermost calls down to "depth" calls, giving the audit back
+ * the action that was under way before the outermost of them began one.
+ */
+static void
+ForgetCalls(int depth)
+{
+	while (ncalls > depth)
+	{
+		CspCall    *call = &calls[--ncalls];
+
+		if (call->began_action)
+			csp_end_action(call->outer_action);
+	}
+}
 
 /*
  * A subtransaction that aborts takes the calls it started with it: the
@@ -80,7 +105,7 @@ ForgetCallOnAbort(SubXactEvent event, SubTransactionId mySubid,
 	{
 		/* an item's instant (csp_enter_instant) must not outlive the call */
 		csp_leave_instant(calls[ncalls - 1].instant);
-		ncalls--;
+		ForgetCalls(ncalls - 1);
 	}
 }
 
@@ -215,10 +240,12 @@ csp_enter(FunctionCallInfo fcinfo, const char *action, bool writes)
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("billing functions nested more than %d deep", CSP_MAX_CALL_DEPTH)));
 	if (ncalls > 0 && !InCall())
-		ncalls = 0;				/* stale: the caller's rights are back */
+		ForgetCalls(0);			/* stale: the caller's rights are back */
 
 	call = &calls[ncalls];
 	call->nest_level = GetCurrentTransactionNestLevel();
+	call->began_action = false;
+	call->outer_action = NULL;
 	call->instant = csp_enter_instant(csp_now());
 	csp_leave_instant(call->instant);
 	if (ncalls > 0)
@@ -250,25 +277,33 @@ csp_enter(FunctionCallInfo fcinfo, const char *action, bool writes)
 		SetUserIdAndSecContext(call->owner,
 							   call->saved_sec_context | SECURITY_LOCAL_USERID_CHANGE);
 	}
-	SPI_connect();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
 	if (writes)
-		csp_begin_action(action);
+	{
+		call->outer_action = csp_begin_action(action);
+		call->began_action = true;
+	}
 }
 
 /*
- * Ends an API call's work: SPI is finished, the audit action ends (later
- * row changes in the same transaction are not the action's) and the
+ * Ends an API call's work, undoing csp_enter in reverse: the audit action
+ * it began ends (later row changes in the same transaction are not the
+ * action's; a nested call's outer action is back), SPI is finished and the
  * caller's rights are back.
  */
 void
 csp_finish(void)
 {
-	csp_end_action();
-	SPI_finish();
-	if (ncalls > 0)
-	{
-		CspCall    *call = &calls[--ncalls];
+	CspCall    *call = ncalls > 0 ? &calls[ncalls - 1] : NULL;
 
+	if (call != NULL && call->began_action)
+		csp_end_action(call->outer_action);
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
+	if (call != NULL)
+	{
+		ncalls--;
 		if (call->switched)
 			SetUserIdAndSecContext(call->saved_userid, call->saved_sec_context);
 	}

@@ -358,7 +358,7 @@ LoadBatch(const Datum *ids, int n, uint64 *nrows)
 	};
 	Datum		id_array = csp_array_of((Datum *) ids, NULL, n, UUIDOID);
 
-	csp_spi_run(&load, &id_array, NULL, false, 0);
+	csp_spi_run(&load, &id_array, NULL, true, 0);
 	*nrows = SPI_processed;
 	return SPI_tuptable;
 }

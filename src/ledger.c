@@ -189,12 +189,12 @@ csp_ledger_refundable(int64 billing_account_id, Datum subscription_id, DateADT t
 		values[3] = Int64GetDatum(lot_id);
 		values[4] = TimestampTzGetDatum(lot_added_at);
 		values[5] = DateADTGetDatum(term_start);
-		csp_spi_run(&lot_lines, values, NULL, false, 0);
+		csp_spi_run(&lot_lines, values, NULL, true, 0);
 	}
 	else
 	{
 		values[3] = DateADTGetDatum(term_start);
-		csp_spi_run(&term_lines, values, NULL, false, 0);
+		csp_spi_run(&term_lines, values, NULL, true, 0);
 	}
 	rows = SPI_tuptable;
 	n = SPI_processed;

@@ -145,7 +145,7 @@ csp_store_live_addons(const CspSubscription *base)
 
 	values[0] = Int64GetDatum(base->billing_account_id);
 	values[1] = base->subscription_id;
-	csp_spi_run(&plan, values, NULL, false, 1);
+	csp_spi_run(&plan, values, NULL, true, 1);
 	return DatumGetInt64(csp_spi_getdatum(0, Anum_live_addons_count, &isnull));
 }
 
@@ -743,7 +743,7 @@ csp_store_find_addon_base(Datum customer_id, const char *sku_id, bool has_target
 	nulls[2] = has_target ? ' ' : 'n';
 	values[3] = DateADTGetDatum(start);
 	values[4] = DateADTGetDatum(natural_end);
-	csp_spi_run(&plan, values, nulls, false, 1);
+	csp_spi_run(&plan, values, nulls, true, 1);
 	if (SPI_processed == 0)
 		return false;
 	*base_id = SPI_datumTransfer(csp_spi_getdatum(0, Anum_addon_base_subscription_id, &isnull),

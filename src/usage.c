@@ -117,7 +117,7 @@ csp_record_usage(PG_FUNCTION_ARGS)
 
 	values[0] = Int64GetDatum(sub.billing_account_id);
 	values[1] = sub.subscription_id;
-	csp_spi_run(&purchased, values, NULL, false, 1);
+	csp_spi_run(&purchased, values, NULL, true, 1);
 	if (SPI_processed != 1)
 		elog(ERROR, "subscription %s vanished", csp_uuid_to_cstring(sub.subscription_id));
 	first_day = DatumGetDateADT(csp_spi_getdatum(0, Anum_purchased_first_day, &isnull));
