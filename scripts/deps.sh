@@ -25,7 +25,8 @@ set -euo pipefail
 # poppler-utils: pdftotext, with which the tests read the PDFs back;
 # fonts-dejavu-core: a font for Chromium to render text with on a bare server;
 # nodejs, npm: the Node.js client example (examples/node, `pg` from npm);
-#   python3-psycopg2 also serves the Python client example (examples/python).
+#   python3-psycopg2 also serves the Python client example (examples/python);
+# python3-psycopg: psycopg 3, the other driver that client example runs on.
 PACKAGES=(
     postgresql-15
     postgresql-server-dev-15
@@ -39,6 +40,7 @@ PACKAGES=(
     poppler-utils
     fonts-dejavu-core
     python3-psycopg2
+    python3-psycopg
 )
 # nodejs and npm are wanted as commands: a Node.js installed another way
 # (e.g. a nodejs package that ships npm itself) is kept, since Debian's npm

@@ -21,8 +21,9 @@
 #   property   test/property/run.sh: the schedule-independence property test,
 #              PROPERTY_SEEDS seeds (default 20)                            -> one per seed
 #   clients    the README tour as a client program sees it: examples/node/tour.js
-#              (node-postgres) and examples/python/tour.py (psycopg2), each in
-#              a fresh database; TESTS names "node", "python"   -> one per assertion
+#              (node-postgres) and examples/python/tour.py on psycopg2 and on
+#              psycopg 3, each in a fresh database; TESTS names "node",
+#              "psycopg2", "psycopg3" ("python": both)      -> one per assertion
 # A suite that errors without producing a count (server gone, harness crash)
 # counts as 1 failed, so it can never look green.
 #
@@ -437,15 +438,17 @@ fi
 # server over its socket as PGUSER, writing no files.  A client whose runtime
 # is missing is skipped with one line "clients: skipped: <why>", not failed.
 if suite_enabled clients; then
-    banner "clients: examples/node/tour.js, examples/python/tour.py"
-    # Debian's interpreter and its python3-psycopg2, as in test/property/run.sh.
+    banner "clients: examples/node/tour.js, examples/python/tour.py (psycopg2, psycopg 3)"
+    # Debian's interpreter and its python3-psycopg2 / python3-psycopg, as in
+    # test/property/run.sh.
     CLIENT_PYTHON=${CSP_PYTHON:-/usr/bin/python3}
     W=$WORK/clients
     mkdir -p "$W"
     tp=0 tf=0 ran=() skipped=()
-    for n in node python; do
-        selected "$n" || continue
-        why=""
+    for n in node psycopg2 psycopg3; do
+        # "python" selects the Python tour on both drivers.
+        selected "$n" || { [ "$n" != node ] && selected python; } || continue
+        why="" args=()
         case $n in
             node)
                 if ! command -v node >/dev/null 2>&1; then
@@ -454,13 +457,16 @@ if suite_enabled clients; then
                     why="node: examples/node/node_modules/pg missing (scripts/deps.sh runs npm ci)"
                 fi
                 prog=$REPO/examples/node/tour.js runner=node ;;
-            python)
+            psycopg2|psycopg3)
+                # tour.py's argument is the module name: psycopg 3 is `psycopg`.
+                module=psycopg package=python3-psycopg
+                [ "$n" = psycopg3 ] || module=psycopg2 package=python3-psycopg2
                 if [ ! -x "$CLIENT_PYTHON" ]; then
-                    why="python: no $CLIENT_PYTHON (Debian python3)"
-                elif ! "$CLIENT_PYTHON" -c 'import psycopg2' >/dev/null 2>&1; then
-                    why="python: $CLIENT_PYTHON cannot import psycopg2 (Debian python3-psycopg2)"
+                    why="$n: no $CLIENT_PYTHON (Debian python3)"
+                elif ! "$CLIENT_PYTHON" -c "import $module" >/dev/null 2>&1; then
+                    why="$n: $CLIENT_PYTHON cannot import $module (Debian $package)"
                 fi
-                prog=$REPO/examples/python/tour.py runner=$CLIENT_PYTHON ;;
+                prog=$REPO/examples/python/tour.py runner=$CLIENT_PYTHON args=(:: "$module") ;;
         esac
         if [ -n "$why" ]; then
             printf 'clients: skipped: %s\n' "$why"
@@ -484,7 +490,7 @@ if suite_enabled clients; then
         # as the day before in UTC, the trap tour.js shows and then fixes.
         set +e
         (cd "$W" && env PGDATABASE="$db" TZ=Europe/Amsterdam \
-            prove --nocolor --verbose --exec "$runner" "$prog") 2>&1 | tee "$W/$n.log"
+            prove --nocolor --verbose --exec "$runner" "$prog" "${args[@]}") 2>&1 | tee "$W/$n.log"
         RC=${PIPESTATUS[0]}
         set -e
         parse_tap "$W/$n.log" "$RC"

@@ -1,15 +1,18 @@
 #!/usr/bin/python3
-"""The README tour ("Getting started") through psycopg2, asserting what a
-Python client actually receives: SQLSTATE, detail and hint of a refused call;
-numeric money as exact decimal.Decimal; `date` columns as datetime.date;
-timestamptz as aware datetimes; bigint ids as int.
+"""The README tour ("Getting started") through psycopg2 or psycopg 3,
+asserting what a Python client actually receives: SQLSTATE, detail and hint
+of a refused call; numeric money as exact decimal.Decimal; `date` columns as
+datetime.date; timestamptz as aware datetimes; bigint ids as int.
 
-    /usr/bin/python3 examples/python/tour.py
+    /usr/bin/python3 examples/python/tour.py            # psycopg2 (the default)
+    /usr/bin/python3 examples/python/tour.py psycopg    # psycopg 3
 
-Debian 12 packages psycopg2 (python3-psycopg2), not psycopg 3, so this is
-psycopg2; run it with Debian's /usr/bin/python3 (another python3 on PATH, e.g.
-pyenv's, may lack the module).  With psycopg 3 the mapping is the same
-(Decimal, date, aware datetime; e.sqlstate, e.diag.message_hint).
+Debian 12 packages both: python3-psycopg2 (2.9) and python3-psycopg (3.1).
+Run it with Debian's /usr/bin/python3 (another python3 on PATH, e.g. pyenv's,
+may lack the modules).  The two drivers map the types the same way; the few
+places where they differ (connecting, the SQLSTATE attribute, JSON and uuid
+parameters) are the two driver classes below, and every assertion is the
+same for both.
 
 Connects with the usual libpq variables (PGHOST, PGPORT, PGUSER, PGDATABASE,
 PGPASSWORD) to a database where `CREATE EXTENSION csp_billing` was run and
@@ -23,11 +26,73 @@ import datetime
 import re
 import sys
 import traceback
+import uuid
 from decimal import Decimal
 
-import psycopg2
-import psycopg2.errors
-from psycopg2.extras import Json
+
+# ------------------------------------------------------------ the adapter --
+# Everything that differs between the drivers.  What they share needs no
+# adapting: %s placeholders, `with conn.cursor()`, fetchall() tuples, the
+# exception hierarchy of PEP 249 (Error > DatabaseError > DataError ...),
+# e.diag.message_primary/message_detail/message_hint, and the type mapping.
+
+class Psycopg2:
+    """psycopg2 2.9 (Debian python3-psycopg2)."""
+
+    def __init__(self):
+        import psycopg2
+        import psycopg2.errors
+        import psycopg2.extras
+        self.label = "psycopg2 " + psycopg2.__version__.split()[0]
+        self._connect = psycopg2.connect
+        self.Error = psycopg2.Error
+        self.DatabaseError = psycopg2.DatabaseError
+        self.errors = psycopg2.errors
+        # Interpolated client-side as a quoted literal: the server casts it
+        # to the parameter's jsonb.
+        self.Json = psycopg2.extras.Json
+        # uuid arrives as str unless psycopg2.extras.register_uuid() is called.
+        self.uuid_type = str
+
+    def connect(self, **params):
+        conn = self._connect(**params)
+        conn.autocommit = True
+        return conn
+
+    @staticmethod
+    def sqlstate(e):
+        return e.pgcode
+
+
+class Psycopg3:
+    """psycopg 3.1 (Debian python3-psycopg)."""
+
+    def __init__(self):
+        import psycopg
+        import psycopg.errors
+        from psycopg.types.json import Jsonb
+        self.label = "psycopg " + psycopg.__version__
+        self._connect = psycopg.connect
+        self.Error = psycopg.Error
+        self.DatabaseError = psycopg.DatabaseError
+        self.errors = psycopg.errors
+        # psycopg 3 sends parameters apart from the query, each with its type:
+        # a Json would arrive as json, which PostgreSQL does not cast to a
+        # jsonb argument implicitly (42883, no such function).  Jsonb is jsonb.
+        self.Json = Jsonb
+        # uuid arrives as uuid.UUID, and a UUID can be passed back as it is.
+        self.uuid_type = uuid.UUID
+
+    def connect(self, **params):
+        return self._connect(autocommit=True, **params)
+
+    @staticmethod
+    def sqlstate(e):
+        return e.sqlstate
+
+
+DRIVERS = {"psycopg2": Psycopg2, "psycopg": Psycopg3}
+drv = None  # the chosen adapter, set by main()
 
 UTC = datetime.timezone.utc
 STEPS = []
@@ -69,11 +134,11 @@ def pin_clock(instant):
 
 
 def refused(sql, params):
-    """Runs sql expecting a refusal; returns the psycopg2.Error."""
+    """Runs sql expecting a refusal; returns the driver's Error."""
     try:
         with conn.cursor() as cur:
             cur.execute(sql, params)
-    except psycopg2.Error as e:
+    except drv.Error as e:
         return e
     raise AssertionError("expected an error from %s" % sql)
 
@@ -81,8 +146,7 @@ def refused(sql, params):
 @step("connect; session TimeZone UTC and csp.clock pinned at 2025-01-15 10:00+00")
 def connect():
     global conn
-    conn = psycopg2.connect(application_name="csp_billing python tour")
-    conn.autocommit = True
+    conn = drv.connect(application_name="csp_billing python tour")
     one("SELECT set_config('TimeZone', 'UTC', false)")
     pin_clock("2025-01-15 10:00+00")
     (now,) = one("SELECT csp.now()")
@@ -119,9 +183,10 @@ def customer():
     (ids["customer"],) = one(
         "SELECT csp.add_customer(%s, %s, %s, %s, mca_attested => true)",
         ("fabrikam", "Acme BV", "NL",
-         Json({"street": "Main 1", "city": "Utrecht", "postal_code": "3511 AA"})))
-    # uuid arrives as str unless psycopg2.extras.register_uuid() is called.
-    assert re.fullmatch(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}", ids["customer"])
+         drv.Json({"street": "Main 1", "city": "Utrecht", "postal_code": "3511 AA"})))
+    # str in psycopg2, uuid.UUID in psycopg 3; either goes back as a parameter.
+    assert type(ids["customer"]) is drv.uuid_type, type(ids["customer"])
+    assert re.fullmatch(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}", str(ids["customer"]))
     one("SELECT csp.set_customer_verification(%s, 'approved')", (ids["customer"],))
 
 
@@ -165,10 +230,10 @@ def reduce_seats():
 def refused_reduction():
     pin_clock("2025-02-09 12:00+00")
     e = refused("SELECT csp.change_quantity(%s, %s)", (ids["sub"], 10))
-    assert e.pgcode == "NC002", e.pgcode
-    # A custom SQLSTATE class (NC) has no psycopg2.errors subclass: it arrives
-    # as the base psycopg2.DatabaseError, so test pgcode, not the class.
-    assert type(e) is psycopg2.DatabaseError, type(e)
+    assert drv.sqlstate(e) == "NC002", drv.sqlstate(e)
+    # A custom SQLSTATE class (NC) has no subclass in the driver's errors
+    # module: it arrives as the base DatabaseError, so test the SQLSTATE.
+    assert type(e) is drv.DatabaseError, type(e)
     assert e.diag.severity == "ERROR"
     assert re.fullmatch(r"cannot remove 2 licenses from subscription .*: none is reducible",
                         e.diag.message_primary), e.diag.message_primary
@@ -182,9 +247,9 @@ def refused_reduction():
 @step("bad input: an over-long friendly name is 22023, detail and hint name the limit")
 def too_long():
     e = refused("SELECT csp.rename(%s, %s)", (ids["sub"], "x" * 201))
-    assert e.pgcode == "22023", e.pgcode
-    # Standard SQLSTATEs do have their class in psycopg2.errors.
-    assert isinstance(e, psycopg2.errors.InvalidParameterValue), type(e)
+    assert drv.sqlstate(e) == "22023", drv.sqlstate(e)
+    # Standard SQLSTATEs do have their class in the errors module.
+    assert isinstance(e, drv.errors.InvalidParameterValue), type(e)
     assert "friendly_name" in e.diag.message_primary
     assert "Limits" in e.diag.message_detail, e.diag.message_detail
     assert "200 characters" in e.diag.message_hint, e.diag.message_hint
@@ -193,7 +258,7 @@ def too_long():
 @step("bad input: a bad currency code is 22023 with a hint (and no detail)")
 def bad_currency():
     e = refused("SELECT csp.record_payment(%s, %s, %s)", (ids["profile"], Decimal("1.00"), "EURO"))
-    assert e.pgcode == "22023", e.pgcode
+    assert drv.sqlstate(e) == "22023", drv.sqlstate(e)
     assert "ISO 4217" in e.diag.message_primary
     assert e.diag.message_detail is None
     assert "three-letter code" in e.diag.message_hint
@@ -237,7 +302,7 @@ def invoicing():
 @step("R14.4: pay it quoting the invoice number; balances arrive as exact Decimals")
 def payment():
     (payment_id,) = one("SELECT csp.record_payment(%s, %s, %s, remittance => %s)",
-                        (ids["profile"], Decimal("100.00"), "EUR", Json(["G000000001"])))
+                        (ids["profile"], Decimal("100.00"), "EUR", drv.Json(["G000000001"])))
     assert type(payment_id) is int
     balance = one("SELECT invoiced, paid, balance, unallocated FROM csp.account_balance"
                   " WHERE billing_profile_id = %s", (ids["profile"],))
@@ -247,8 +312,19 @@ def payment():
     assert status == "paid", status
 
 
-def main():
+def main(argv):
+    global drv
+    name = argv[1] if len(argv) > 1 else "psycopg2"
+    if len(argv) > 2 or name not in DRIVERS:
+        print("usage: %s [%s]" % (argv[0], "|".join(DRIVERS)), file=sys.stderr)
+        return 2
+    try:
+        drv = DRIVERS[name]()
+    except ImportError as e:
+        print("%s: %s cannot import %s: %s" % (argv[0], sys.executable, name, e), file=sys.stderr)
+        return 2
     print("1..%d" % len(STEPS), flush=True)
+    print("# driver: %s" % drv.label, flush=True)
     try:
         for n, (description, fn) in enumerate(STEPS, 1):
             try:
@@ -259,8 +335,8 @@ def main():
                     print("# " + line)
                 diag = getattr(e, "diag", None)
                 if diag is not None:
-                    print("# pgcode: %s\n# detail: %s\n# hint: %s"
-                          % (e.pgcode, diag.message_detail, diag.message_hint))
+                    print("# sqlstate: %s\n# detail: %s\n# hint: %s"
+                          % (drv.sqlstate(e), diag.message_detail, diag.message_hint))
                 # Later steps build on this one: stop; the plan shows what never ran.
                 return 1
             print("ok %d - %s" % (n, description), flush=True)
@@ -271,4 +347,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv))
