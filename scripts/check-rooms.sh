@@ -24,6 +24,7 @@ OWNERS='
 csp.subscription            subscription_store.c
 csp.seat_lot                subscription_store.c
 csp.charge                  ledger.c
+csp.open_period             ledger.c invoice_store.c
 csp.invoice                 invoice_store.c
 csp.payment                 payment_store.c
 csp.payment_allocation      payment_store.c

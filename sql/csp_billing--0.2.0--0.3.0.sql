@@ -414,3 +414,92 @@ REVOKE ALL ON FUNCTION csp.invoice_document(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION csp.invoice_document(text)
     TO csp_global_admin, csp_admin_agent, csp_sales_agent, csp_helpdesk_agent,
        csp_billing_admin, csp_reader, csp_profile_member;
+
+------------------------------------------------------------------------------
+-- Month close writes invoices, not ledger lines (issue 15 item 1): a line's
+-- billing period is decided when it is posted (R11.5) and its invoice is that
+-- period's; csp.open_period lists the periods with lines and no invoice yet.
+------------------------------------------------------------------------------
+ALTER TABLE csp.charge ADD COLUMN billing_period_start date;
+ALTER TABLE csp.charge DISABLE TRIGGER ledger;
+-- a billed line: its invoice's period
+UPDATE csp.charge c SET billing_period_start = i.period_start
+  FROM csp.invoice i
+ WHERE i.billing_account_id = c.billing_account_id AND i.invoice_number = c.invoice_number;
+-- an unbilled line: R11.5, the period of its instant or the first later one without an invoice
+WITH unbilled AS (
+    SELECT c.billing_account_id, c.charge_id, c.billing_profile_id, c.currency,
+           (csp.invoice_period(csp.utc_date(c.posted_at), p.anniversary_day)).period_start AS natural_start
+      FROM csp.charge c
+      JOIN csp.billing_profile p
+        ON p.billing_account_id = c.billing_account_id AND p.billing_profile_id = c.billing_profile_id
+     WHERE c.invoice_number IS NULL)
+UPDATE csp.charge c
+   SET billing_period_start =
+       (SELECT min(x.start)
+          FROM (SELECT u.natural_start AS start
+                UNION ALL
+                SELECT i.period_end + 1 FROM csp.invoice i
+                 WHERE i.billing_account_id = u.billing_account_id AND i.billing_profile_id = u.billing_profile_id
+                   AND i.currency = u.currency AND i.document_type = 'invoice'
+                   AND i.period_start >= u.natural_start) x
+         WHERE NOT EXISTS (SELECT 1 FROM csp.invoice j
+                            WHERE j.billing_account_id = u.billing_account_id
+                              AND j.billing_profile_id = u.billing_profile_id
+                              AND j.currency = u.currency AND j.period_start = x.start
+                              AND j.document_type = 'invoice'))
+  FROM unbilled u
+ WHERE u.billing_account_id = c.billing_account_id AND u.charge_id = c.charge_id;
+ALTER TABLE csp.charge ENABLE TRIGGER ledger;
+ALTER TABLE csp.charge ALTER COLUMN billing_period_start SET NOT NULL;
+
+CREATE TABLE csp.open_period (
+    billing_account_id      bigint      NOT NULL,
+    billing_profile_id      bigint      NOT NULL,
+    currency                text        NOT NULL,
+    period_start            date        NOT NULL,
+    PRIMARY KEY (billing_account_id, billing_profile_id, currency, period_start),
+    FOREIGN KEY (billing_account_id, billing_profile_id) REFERENCES csp.billing_profile
+);
+COMMENT ON TABLE csp.open_period IS 'Billing periods with lines and no invoice yet (R11.5, R13.1): the work list of csp.run_invoicing';
+INSERT INTO csp.open_period (billing_account_id, billing_profile_id, currency, period_start)
+SELECT DISTINCT billing_account_id, billing_profile_id, currency, billing_period_start
+  FROM csp.charge WHERE invoice_number IS NULL;
+SELECT pg_catalog.pg_extension_config_dump('csp.open_period', '');
+ALTER TABLE csp.open_period ENABLE ROW LEVEL SECURITY;
+CREATE POLICY by_profile ON csp.open_period FOR SELECT
+    USING ((SELECT csp.profile_scope()) IS NULL OR billing_profile_id = ANY ((SELECT csp.profile_scope())::bigint[]));
+GRANT SELECT ON csp.open_period TO csp_global_admin, csp_admin_agent, csp_sales_agent,
+                                  csp_helpdesk_agent, csp_billing_admin, csp_reader;
+
+CREATE OR REPLACE VIEW csp.line_items WITH (security_invoker = true) AS
+    SELECT i.invoice_number, c.billing_profile_id, c.invoice_section_id, c.partner_id, c.customer_id,
+           cu.legal_name AS customer_name, c.subscription_id, c.sku_id, c.charge_type,
+           c.charge_start, c.charge_end, c.posted_at, c.quantity, c.unit_price, c.days_charged,
+           c.days_in_cycle, c.amount, c.currency, c.pricing_currency, c.fx_rate, c.reference_id,
+           c.charge_id, c.written_at
+      FROM csp.charge c
+      JOIN csp.customer cu ON cu.customer_id = c.customer_id
+      -- the line's invoice: the one of its profile, currency and billing period
+      LEFT JOIN csp.invoice i ON i.billing_account_id = c.billing_account_id
+                             AND i.billing_profile_id = c.billing_profile_id
+                             AND i.currency = c.currency
+                             AND i.period_start = c.billing_period_start
+                             AND i.document_type = 'invoice';
+CREATE OR REPLACE VIEW csp.invoice_lines WITH (security_invoker = true) AS
+    SELECT d.billing_account_id, d.invoice_number, d.document_type, d.billing_profile_id,
+           c.invoice_section_id, c.charge_id, c.customer_id, c.subscription_id, c.sku_id, c.charge_type,
+           c.charge_start, c.charge_end, c.posted_at, c.quantity,
+           CASE WHEN d.document_type = 'void_note' THEN -c.amount ELSE c.amount END AS amount, c.currency
+      FROM csp.invoice d
+      JOIN csp.charge c ON c.billing_account_id = d.billing_account_id
+                       AND c.billing_profile_id = d.billing_profile_id
+                       AND c.currency = d.currency
+                       AND c.billing_period_start = d.period_start;
+
+DROP INDEX csp.charge_unbilled;
+DROP INDEX csp.charge_by_invoice;
+ALTER TABLE csp.charge DROP COLUMN invoice_number;
+CREATE INDEX charge_by_period ON csp.charge (billing_account_id, billing_profile_id, currency, billing_period_start, posted_at);
+COMMENT ON TABLE csp.charge IS 'The charge ledger: append-only; a line''s billing period is decided when it is posted, and its invoice is that period''s (R11, R11.5)';
+COMMENT ON FUNCTION csp.charge_ledger_trigger() IS 'Trigger: the charge ledger is append-only; a line is never changed or deleted';

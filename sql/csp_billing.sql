@@ -390,7 +390,7 @@ CREATE FUNCTION csp.subscription_lifecycle_trigger() RETURNS trigger
 COMMENT ON FUNCTION csp.subscription_lifecycle_trigger() IS 'Trigger: enforces the subscription state machine (R6.1)';
 CREATE FUNCTION csp.charge_ledger_trigger() RETURNS trigger
     AS 'MODULE_PATHNAME', 'csp_charge_ledger_trigger' LANGUAGE C;
-COMMENT ON FUNCTION csp.charge_ledger_trigger() IS 'Trigger: the charge ledger is append-only; only invoice_number may be set, once';
+COMMENT ON FUNCTION csp.charge_ledger_trigger() IS 'Trigger: the charge ledger is append-only; a line is never changed or deleted';
 
 CREATE TABLE csp.subscription (
     billing_account_id      bigint      NOT NULL,
@@ -588,18 +588,22 @@ CREATE TABLE csp.charge (
     lot_id                  bigint,
     refunds_charge_id       bigint,
     meter_id                text,
-    invoice_number          text,
     -- the real time the line was written, beside posted_at (the business instant)
     written_at              timestamptz NOT NULL DEFAULT transaction_timestamp(),
+    -- R11.5, decided when the line is posted: the start of the billing period it is
+    -- billed in (the period containing posted_at, or the first later one without an
+    -- invoice).  Its invoice is that period's (csp.line_items.invoice_number).
+    billing_period_start    date        NOT NULL,
     PRIMARY KEY (billing_account_id, charge_id),
     FOREIGN KEY (billing_account_id, subscription_id) REFERENCES csp.subscription,
     FOREIGN KEY (billing_account_id, refunds_charge_id) REFERENCES csp.charge,
     CHECK (charge_end >= charge_start)
 );
-COMMENT ON TABLE csp.charge IS 'The charge ledger: append-only; a line is only ever attached to an invoice (R11)';
+COMMENT ON TABLE csp.charge IS 'The charge ledger: append-only; a line''s billing period is decided when it is posted, and its invoice is that period''s (R11, R11.5)';
 CREATE INDEX ON csp.charge (billing_account_id, subscription_id, charge_start);
-CREATE INDEX charge_unbilled ON csp.charge (billing_account_id, billing_profile_id, posted_at)
-    WHERE invoice_number IS NULL;
+-- the lines of a document: its profile, currency and period (csp.invoice_lines);
+-- posted_at: the late lines an open period holds (run_invoicing's closing NOTICE)
+CREATE INDEX charge_by_period ON csp.charge (billing_account_id, billing_profile_id, currency, billing_period_start, posted_at);
 -- one charge per subscription and billing cycle for the full-cycle charge types
 CREATE UNIQUE INDEX charge_one_per_cycle ON csp.charge (billing_account_id, subscription_id, cycle_start)
     WHERE charge_type IN ('new', 'renew', 'cycleCharge');
@@ -607,6 +611,20 @@ CREATE TRIGGER ledger BEFORE UPDATE OR DELETE ON csp.charge
     FOR EACH ROW EXECUTE FUNCTION csp.charge_ledger_trigger();
 CREATE TRIGGER ledger_no_truncate BEFORE TRUNCATE ON csp.charge
     FOR EACH STATEMENT EXECUTE FUNCTION csp.append_only_trigger();
+
+-- The billing periods that have lines and no invoice yet, one row per profile,
+-- currency and period: what month close reads (src/invoicing.c), so that it
+-- never scans the billed history.  A line's post adds its period (ON CONFLICT
+-- DO NOTHING); the invoice that closes the period removes it.
+CREATE TABLE csp.open_period (
+    billing_account_id      bigint      NOT NULL,
+    billing_profile_id      bigint      NOT NULL,
+    currency                text        NOT NULL,
+    period_start            date        NOT NULL,
+    PRIMARY KEY (billing_account_id, billing_profile_id, currency, period_start),
+    FOREIGN KEY (billing_account_id, billing_profile_id) REFERENCES csp.billing_profile
+);
+COMMENT ON TABLE csp.open_period IS 'Billing periods with lines and no invoice yet (R11.5, R13.1): the work list of csp.run_invoicing';
 
 CREATE FUNCTION csp.record_usage(subscription_id uuid, usage_date date, meter_id text, quantity numeric,
                                  unit_price numeric, currency text DEFAULT 'USD')
@@ -624,7 +642,8 @@ COMMENT ON FUNCTION csp.record_usage(uuid, date, text, numeric, numeric, text) I
 CREATE SEQUENCE csp.invoice_number_seq MINVALUE 1 MAXVALUE 999999999 NO CYCLE;
 
 -- R13: one row per document.  An invoice bills the ledger lines attached to
--- it (csp.charge.invoice_number); a void note and a rebill (R13.4) bill the
+-- it (the lines of its profile, currency and billing period,
+-- csp.charge.billing_period_start); a void note and a rebill (R13.4) bill the
 -- lines of the invoice named in lines_invoice_number, the void note negated,
 -- since the append-only ledger never moves a line.  csp.invoice_lines lists
 -- every document's lines; total = their sum, computed from them when the
@@ -675,11 +694,6 @@ CREATE UNIQUE INDEX invoice_replaced_once
     ON csp.invoice (billing_account_id, replaces_invoice_number, document_type)
     WHERE replaces_invoice_number IS NOT NULL;
 CREATE INDEX invoice_by_profile ON csp.invoice (billing_account_id, billing_profile_id, invoice_date);
-
--- A ledger line names the invoice it is billed on.
-ALTER TABLE csp.charge ADD FOREIGN KEY (billing_account_id, invoice_number) REFERENCES csp.invoice;
-CREATE INDEX charge_by_invoice ON csp.charge (billing_account_id, invoice_number)
-    WHERE invoice_number IS NOT NULL;
 
 -- R14: payments and credit notes (R14.7: a credit note pays invoices like a
 -- payment).  allocated is the sum of the payment's allocations.
@@ -860,7 +874,9 @@ CREATE VIEW csp.invoice_lines WITH (security_invoker = true) AS
            CASE WHEN d.document_type = 'void_note' THEN -c.amount ELSE c.amount END AS amount, c.currency
       FROM csp.invoice d
       JOIN csp.charge c ON c.billing_account_id = d.billing_account_id
-                       AND c.invoice_number = d.lines_invoice_number;
+                       AND c.billing_profile_id = d.billing_profile_id
+                       AND c.currency = d.currency
+                       AND c.billing_period_start = d.period_start;
 COMMENT ON VIEW csp.invoice_lines IS 'The lines of every document: an invoice''s ledger lines, repeated by its rebills and negated by its void notes (R13.4); they sum to the document''s total';
 COMMENT ON COLUMN csp.invoice_lines.billing_account_id IS 'Billing account';
 COMMENT ON COLUMN csp.invoice_lines.invoice_number IS 'Document number';
@@ -1013,6 +1029,7 @@ ALTER TABLE csp.invoice ENABLE ROW LEVEL SECURITY;
 ALTER TABLE csp.payment ENABLE ROW LEVEL SECURITY;
 ALTER TABLE csp.payment_allocation ENABLE ROW LEVEL SECURITY;
 ALTER TABLE csp.charge ENABLE ROW LEVEL SECURITY;
+ALTER TABLE csp.open_period ENABLE ROW LEVEL SECURITY;
 ALTER TABLE csp.invoice_section ENABLE ROW LEVEL SECURITY;
 ALTER TABLE csp.subscription ENABLE ROW LEVEL SECURITY;
 ALTER TABLE csp.seat_lot ENABLE ROW LEVEL SECURITY;
@@ -1030,6 +1047,8 @@ CREATE POLICY by_profile ON csp.payment_allocation FOR SELECT
                        WHERE p.billing_account_id = payment_allocation.billing_account_id
                          AND p.payment_id = payment_allocation.payment_id));
 CREATE POLICY by_profile ON csp.charge FOR SELECT
+    USING ((SELECT csp.profile_scope()) IS NULL OR billing_profile_id = ANY ((SELECT csp.profile_scope())::bigint[]));
+CREATE POLICY by_profile ON csp.open_period FOR SELECT
     USING ((SELECT csp.profile_scope()) IS NULL OR billing_profile_id = ANY ((SELECT csp.profile_scope())::bigint[]));
 CREATE POLICY by_profile ON csp.invoice_section FOR SELECT
     USING ((SELECT csp.profile_scope()) IS NULL OR billing_profile_id = ANY ((SELECT csp.profile_scope())::bigint[]));
@@ -1187,13 +1206,19 @@ COMMENT ON COLUMN csp.subscriptions_export.promotion_id IS 'Promotion applied, i
 COMMENT ON COLUMN csp.subscriptions_export.reseller_id IS 'Indirect reseller attached (R2.3)';
 
 CREATE VIEW csp.line_items WITH (security_invoker = true) AS
-    SELECT c.invoice_number, c.billing_profile_id, c.invoice_section_id, c.partner_id, c.customer_id,
+    SELECT i.invoice_number, c.billing_profile_id, c.invoice_section_id, c.partner_id, c.customer_id,
            cu.legal_name AS customer_name, c.subscription_id, c.sku_id, c.charge_type,
            c.charge_start, c.charge_end, c.posted_at, c.quantity, c.unit_price, c.days_charged,
            c.days_in_cycle, c.amount, c.currency, c.pricing_currency, c.fx_rate, c.reference_id,
            c.charge_id, c.written_at
       FROM csp.charge c
-      JOIN csp.customer cu ON cu.customer_id = c.customer_id;
+      JOIN csp.customer cu ON cu.customer_id = c.customer_id
+      -- the line's invoice: the one of its profile, currency and billing period
+      LEFT JOIN csp.invoice i ON i.billing_account_id = c.billing_account_id
+                             AND i.billing_profile_id = c.billing_profile_id
+                             AND i.currency = c.currency
+                             AND i.period_start = c.billing_period_start
+                             AND i.document_type = 'invoice';
 COMMENT ON VIEW csp.line_items IS 'The charge ledger in reconciliation-file form (R11, R13.2)';
 COMMENT ON COLUMN csp.line_items.invoice_number IS 'Invoice the line is billed on; NULL while unbilled';
 COMMENT ON COLUMN csp.line_items.billing_profile_id IS 'Billing profile invoiced';
@@ -1268,6 +1293,7 @@ SELECT pg_catalog.pg_extension_config_dump('csp.subscription', '');
 SELECT pg_catalog.pg_extension_config_dump('csp.seat_lot', '');
 SELECT pg_catalog.pg_extension_config_dump('csp.seat_lot_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('csp.charge', '');
+SELECT pg_catalog.pg_extension_config_dump('csp.open_period', '');
 SELECT pg_catalog.pg_extension_config_dump('csp.charge_id_seq', '');
 
 ------------------------------------------------------------------------------

@@ -11,7 +11,9 @@
  */
 #include "csp_billing.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "storage/proc.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -353,11 +355,65 @@ csp_create_invoice_section(PG_FUNCTION_ARGS)
 }
 
 /*
- * The job statement of csp.run_invoicing (jobs.h): billing profiles with
- * unbilled lines posted before their current period, after the keyset
- * position ($3, $4), locked so that a second runner skips them.  FOR NO
- * KEY UPDATE leaves foreign-key checks (new subscriptions, invoices) free
- * to proceed.  $1 the job's date, $2 the batch size.
+ * R11.5: a line is billed in the period containing its instant unless that
+ * period already has its invoice, and the decision is made when the line is
+ * posted (ledger.c).  So posting and invoicing of one profile must not
+ * overlap: a line decided for a period that a concurrent run_invoicing is
+ * closing would never be on its invoice.  A poster holds the profile FOR
+ * KEY SHARE until it commits; run_invoicing takes profiles FOR UPDATE SKIP
+ * LOCKED, so it skips a profile with posts in flight (a later run bills
+ * them), and a poster that comes during a run waits for it, then sees the
+ * invoices it made.  Key-share locks do not conflict with each other, so
+ * posters of one profile never wait for one another.
+ *
+ * Returns the profile's anniversary day (0: NCE calendar months).  The lock
+ * is remembered for the rest of the (sub)transaction that took it: the
+ * lines of one call usually share one profile.
+ */
+int
+csp_lock_profile_for_posting(int64 billing_account_id, int64 billing_profile_id)
+{
+	static CspPlan lock = {
+		"SELECT anniversary_day FROM csp.billing_profile"
+		" WHERE billing_account_id = $1 AND billing_profile_id = $2 FOR KEY SHARE",
+		2, {INT8OID, INT8OID}, NULL, 0
+	};
+#define Anum_posting_profile_anniversary_day 1
+	static LocalTransactionId locked_lxid = InvalidLocalTransactionId;
+	static SubTransactionId locked_subxid = InvalidSubTransactionId;
+	static int64 locked_account;
+	static int64 locked_profile;
+	static int	locked_anniversary_day;
+	Datum		values[2];
+	bool		isnull;
+	Datum		day;
+
+	if (locked_lxid == MyProc->lxid && locked_subxid == GetCurrentSubTransactionId() &&
+		locked_account == billing_account_id && locked_profile == billing_profile_id)
+		return locked_anniversary_day;
+
+	values[0] = Int64GetDatum(billing_account_id);
+	values[1] = Int64GetDatum(billing_profile_id);
+	csp_spi_run(&lock, values, NULL, false, 1);
+	if (SPI_processed == 0)
+		csp_report_not_found("billing profile", psprintf(INT64_FORMAT, billing_profile_id));
+	day = csp_spi_getdatum(0, Anum_posting_profile_anniversary_day, &isnull);
+
+	locked_lxid = MyProc->lxid;
+	locked_subxid = GetCurrentSubTransactionId();
+	locked_account = billing_account_id;
+	locked_profile = billing_profile_id;
+	locked_anniversary_day = isnull ? 0 : DatumGetInt32(day);
+	return locked_anniversary_day;
+}
+
+/*
+ * The job statement of csp.run_invoicing (jobs.h): billing profiles with a
+ * period that has lines, no invoice, and has closed (it starts before the
+ * period containing $1), after the keyset position ($3, $4), locked FOR
+ * UPDATE SKIP LOCKED: a second runner skips them, and so does a run that
+ * meets a profile with posts in flight (csp_lock_profile_for_posting).
+ * $2 the batch size.
  */
 CspPlan *
 csp_profiles_due_for_invoicing(void)
@@ -366,15 +422,13 @@ csp_profiles_due_for_invoicing(void)
 		"SELECT p.billing_account_id, p.billing_profile_id"
 		"  FROM csp.billing_profile p"
 		" WHERE (p.billing_account_id, p.billing_profile_id) > ($3, $4)"
-		"   AND EXISTS (SELECT 1 FROM csp.charge c"
-		"                WHERE c.billing_account_id = p.billing_account_id"
-		"                  AND c.billing_profile_id = p.billing_profile_id"
-		"                  AND c.invoice_number IS NULL"
-		"                  AND c.posted_at < ((csp.invoice_period($1, p.anniversary_day)).period_start::timestamp"
-		"                                     AT TIME ZONE 'UTC'))"
+		"   AND EXISTS (SELECT 1 FROM csp.open_period o"
+		"                WHERE o.billing_account_id = p.billing_account_id"
+		"                  AND o.billing_profile_id = p.billing_profile_id"
+		"                  AND o.period_start < (csp.invoice_period($1, p.anniversary_day)).period_start)"
 		" ORDER BY p.billing_account_id, p.billing_profile_id"
 		" LIMIT $2"
-		" FOR NO KEY UPDATE OF p SKIP LOCKED",
+		" FOR UPDATE OF p SKIP LOCKED",
 		4, {DATEOID, INT4OID, INT8OID, INT8OID}, NULL, 0
 	};
 

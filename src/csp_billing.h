@@ -111,6 +111,7 @@ extern Datum csp_new_uuid(void);
 extern int64 csp_profile_account(int64 billing_profile_id);
 extern void csp_record_profile_event(int64 billing_account_id, int64 billing_profile_id,
 									 TimestampTz instant);
+extern int	csp_lock_profile_for_posting(int64 billing_account_id, int64 billing_profile_id);
 extern struct CspPlan *csp_profiles_due_for_invoicing(void);
 extern bool csp_account_mca_accepted(int64 billing_account_id);
 extern void csp_accept_account_mca(int64 billing_account_id);

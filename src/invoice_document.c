@@ -32,6 +32,7 @@
  *-------------------------------------------------------------------------
  */
 #include "csp_billing.h"
+#include "ledger.h"
 
 #include "catalog/pg_type.h"
 #include "lib/stringinfo.h"
@@ -107,8 +108,7 @@ AppendField(StringInfo buf, const char *label, const char *value)
 	"            OVER (PARTITION BY s.invoice_section_id))::text," \
 	"       s.invoice_section_id" \
 	"  FROM csp.invoice d" \
-	"  JOIN csp.charge c ON c.billing_account_id = d.billing_account_id" \
-	"                   AND c.invoice_number = d.lines_invoice_number" \
+	"  JOIN csp.charge c ON " CSP_LINES_OF_DOCUMENT("d", "c") \
 	"  JOIN csp.invoice_section s ON s.billing_account_id = c.billing_account_id" \
 	"                            AND s.invoice_section_id = c.invoice_section_id" \
 	"  JOIN csp.customer cu ON cu.customer_id = c.customer_id" \

@@ -28,68 +28,43 @@
 
 
 /*
- * The period of each profile that is open on "today" starts at its
- * cutoff: lines posted before it are billed now.  NCE profiles have
- * calendar months (anniversary_day NULL), legacy ones anniversary cycles.
- */
-#define BATCH_PROFILES \
-	"SELECT p.billing_account_id, p.billing_profile_id, p.anniversary_day, p.po_number, p.bill_to," \
-	"       (csp.invoice_period($3, p.anniversary_day)).period_start::timestamp AT TIME ZONE 'UTC' AS cutoff" \
-	"  FROM ROWS FROM (pg_catalog.unnest($1::bigint[]), pg_catalog.unnest($2::bigint[]))" \
-	"       AS k (billing_account_id, billing_profile_id)" \
-	"  JOIN csp.billing_profile p" \
-	"    ON p.billing_account_id = k.billing_account_id AND p.billing_profile_id = k.billing_profile_id"
-
-/*
- * The month close's first statement: one row per profile, currency and
- * natural period of the unbilled lines (read once), each natural period
- * mapped to the closed period it is billed in (R11.5: its own, or the
- * first later one without an invoice), and the invoices inserted with
- * numbers drawn in (account, profile, currency, period) order -- the
+ * Month close for a batch of billing profiles (locked by the job runner):
+ * every open period of theirs that has closed -- it starts before the
+ * period containing "today" -- becomes one invoice per profile, currency
+ * and period, with the total of its lines, read once through
+ * charge_by_period; the periods are no longer open.  A line's period was
+ * decided when it was posted (R11.5, ledger.h), so no line is rewritten.
+ * Numbers are drawn in (account, profile, currency, period) order, the
  * order in which profile-by-profile invoicing would draw them.  Returns
- * the number of (natural period, invoice) rows in SPI_tuptable.
+ * the number of invoices made.
  */
 uint64
 csp_invoice_make_for_batch(Datum accounts, Datum profiles, DateADT today, TimestampTz now)
 {
 	/* $1 accounts, $2 profiles, $3 today, $4 now */
 	static CspPlan make = {
-		"WITH batch AS MATERIALIZED (" BATCH_PROFILES
-		"), unbilled AS MATERIALIZED ("
-		/* one row per profile, currency and natural period: the lines are read once */
-		"  SELECT b.billing_account_id, b.billing_profile_id, c.currency,"
-		"         (csp.invoice_period(csp.utc_date(c.posted_at), b.anniversary_day)).period_start"
-		"           AS natural_start,"
-		"         sum(c.amount) AS total"
-		"    FROM batch b"
-		"    JOIN csp.charge c"
-		"      ON c.billing_account_id = b.billing_account_id"
-		"     AND c.billing_profile_id = b.billing_profile_id"
-		"     AND c.invoice_number IS NULL AND c.posted_at < b.cutoff"
-		"   GROUP BY 1, 2, 3, 4"
-		/* each natural period, and the closed period it is billed in (R11.5) */
-		"), periods AS MATERIALIZED ("
-		"  SELECT n.billing_account_id, n.billing_profile_id, n.currency, n.natural_start,"
-		"         n.total, t.target_start"
-		"    FROM unbilled n"
-		"    JOIN batch b"
-		"      ON b.billing_account_id = n.billing_account_id"
-		"     AND b.billing_profile_id = n.billing_profile_id"
-		"   CROSS JOIN LATERAL ("
-		"     SELECT g.g::date AS target_start"
-		"       FROM pg_catalog.generate_series(n.natural_start::timestamp,"
-		"                                       (b.cutoff AT TIME ZONE 'UTC') - interval '1 day',"
-		"                                       interval '1 month') AS g (g)"
-		"      WHERE NOT EXISTS (SELECT 1 FROM csp.invoice i"
-		"                         WHERE i.billing_account_id = n.billing_account_id"
-		"                           AND i.billing_profile_id = n.billing_profile_id"
-		"                           AND i.currency = n.currency AND i.period_start = g.g::date"
-		"                           AND i.document_type = 'invoice')"
-		"      ORDER BY g.g LIMIT 1) t"
-		"), totals AS ("
-		"  SELECT billing_account_id, billing_profile_id, currency, target_start, sum(total) AS total"
-		"    FROM periods"
-		"   GROUP BY billing_account_id, billing_profile_id, currency, target_start"
+		"WITH batch AS MATERIALIZED ("
+		"  SELECT p.billing_account_id, p.billing_profile_id, p.anniversary_day, p.po_number, p.bill_to,"
+		"         (csp.invoice_period($3, p.anniversary_day)).period_start AS open_start"
+		"    FROM ROWS FROM (pg_catalog.unnest($1::bigint[]), pg_catalog.unnest($2::bigint[]))"
+		"         AS k (billing_account_id, billing_profile_id)"
+		"    JOIN csp.billing_profile p"
+		"      ON p.billing_account_id = k.billing_account_id AND p.billing_profile_id = k.billing_profile_id"
+		"), closing AS ("
+		"  DELETE FROM csp.open_period o USING batch b"
+		"   WHERE o.billing_account_id = b.billing_account_id"
+		"     AND o.billing_profile_id = b.billing_profile_id"
+		"     AND o.period_start < b.open_start"
+		"  RETURNING o.billing_account_id, o.billing_profile_id, o.currency, o.period_start"
+		"), totals AS MATERIALIZED ("
+		"  SELECT o.billing_account_id, o.billing_profile_id, o.currency, o.period_start,"
+		"         t.total, t.lines"
+		"    FROM closing o"
+		"   CROSS JOIN LATERAL (SELECT sum(c.amount) AS total, count(*) AS lines FROM csp.charge c"
+		"                        WHERE c.billing_account_id = o.billing_account_id"
+		"                          AND c.billing_profile_id = o.billing_profile_id"
+		"                          AND c.currency = o.currency"
+		"                          AND c.billing_period_start = o.period_start) t"
 		"), docs AS ("
 		"  INSERT INTO csp.invoice (billing_account_id, invoice_number, billing_profile_id,"
 		"         document_type, lines_invoice_number, period_start, period_end, invoice_date,"
@@ -98,85 +73,31 @@ csp_invoice_make_for_batch(Datum accounts, Datum profiles, DateADT today, Timest
 		"         ip.period_start, ip.period_end, ip.invoice_date, ip.published_on, ip.due_date,"
 		"         n.currency, n.total, b.po_number, b.bill_to, $4"
 		"    FROM (SELECT s.*, " NEXT_INVOICE_NUMBER " AS number"
-		"            FROM (SELECT * FROM totals"
-		"                   ORDER BY billing_account_id, billing_profile_id, currency, target_start) s) n"
+		"            FROM (SELECT * FROM totals WHERE lines > 0"
+		"                   ORDER BY billing_account_id, billing_profile_id, currency, period_start) s) n"
 		"    JOIN batch b"
 		"      ON b.billing_account_id = n.billing_account_id"
 		"     AND b.billing_profile_id = n.billing_profile_id"
-		"   CROSS JOIN LATERAL csp.invoice_period(n.target_start, b.anniversary_day) ip"
-		"      ON CONFLICT (billing_account_id, billing_profile_id, currency, period_start)"
-		"         WHERE document_type = 'invoice' DO NOTHING"
-		"  RETURNING billing_account_id, billing_profile_id, invoice_number, currency, period_start"
+		"   CROSS JOIN LATERAL csp.invoice_period(n.period_start, b.anniversary_day) ip"
+		"  RETURNING 1"
 		")"
-		" SELECT p.billing_account_id, p.billing_profile_id, p.currency, p.natural_start,"
-		"        d.invoice_number"
-		"   FROM periods p"
-		"   JOIN docs d"
-		"     ON d.billing_account_id = p.billing_account_id"
-		"    AND d.billing_profile_id = p.billing_profile_id"
-		"    AND d.currency = p.currency AND d.period_start = p.target_start",
+		" SELECT (SELECT count(*) FROM docs), (SELECT count(*) FROM totals WHERE lines = 0)",
 		4, {INT8ARRAYOID, INT8ARRAYOID, DATEOID, TIMESTAMPTZOID}, NULL, 0
 	};
+#define Anum_made_invoices		1
+#define Anum_made_empty_periods	2
 	Datum		values[4];
+	bool		isnull;
 
 	values[0] = accounts;
 	values[1] = profiles;
 	values[2] = DateADTGetDatum(today);
 	values[3] = TimestampTzGetDatum(now);
-	csp_spi_run(&make, values, NULL, false, 0);
-	return SPI_processed;
-}
-
-/*
- * The unbilled lines of a batch with the invoice each goes to, for a
- * cursor (invoicing.c attaches them chunk by chunk).
- */
-CspPlan *
-csp_invoice_billable_lines(void)
-{
-	/* $1..$3 as the make statement; $4..$8: the natural periods of each profile and their invoices */
-	static CspPlan billable = {
-		"WITH batch AS MATERIALIZED (" BATCH_PROFILES ")"
-		" SELECT c.billing_account_id, c.charge_id, m.invoice_number"
-		"   FROM batch b"
-		"   JOIN csp.charge c"
-		"     ON c.billing_account_id = b.billing_account_id"
-		"    AND c.billing_profile_id = b.billing_profile_id"
-		"    AND c.invoice_number IS NULL AND c.posted_at < b.cutoff"
-		"   JOIN ROWS FROM (pg_catalog.unnest($4::bigint[]), pg_catalog.unnest($5::bigint[]),"
-		"                   pg_catalog.unnest($6::text[]), pg_catalog.unnest($7::date[]),"
-		"                   pg_catalog.unnest($8::text[]))"
-		"        AS m (billing_account_id, billing_profile_id, currency, natural_start, invoice_number)"
-		"     ON m.billing_account_id = c.billing_account_id"
-		"    AND m.billing_profile_id = c.billing_profile_id"
-		"    AND m.currency = c.currency"
-		"    AND m.natural_start = (csp.invoice_period(csp.utc_date(c.posted_at), b.anniversary_day)).period_start",
-		8, {INT8ARRAYOID, INT8ARRAYOID, DATEOID, INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID,
-		DATEARRAYOID, TEXTARRAYOID}, NULL, CURSOR_OPT_CUSTOM_PLAN	/* hash join of lines and periods */
-	};
-
-	return &billable;
-}
-
-/* R13: every new invoice's total is the sum of the lines attached to it. */
-void
-csp_invoice_settle_totals(Datum accounts, Datum numbers, Datum totals)
-{
-	static CspPlan settle = {
-		"UPDATE csp.invoice d SET total = x.total"
-		"  FROM ROWS FROM (pg_catalog.unnest($1::bigint[]), pg_catalog.unnest($2::text[]),"
-		"                  pg_catalog.unnest($3::numeric[]))"
-		"       AS x (billing_account_id, invoice_number, total)"
-		" WHERE d.billing_account_id = x.billing_account_id AND d.invoice_number = x.invoice_number"
-		"   AND d.total <> x.total",
-		3, {INT8ARRAYOID, TEXTARRAYOID, NUMERICARRAYOID}, NULL, CURSOR_OPT_GENERIC_PLAN
-	};
-	Datum		values[3];
-
-	values[0] = accounts;
-	values[1] = numbers;
-	values[2] = totals;
-	csp_spi_run(&settle, values, NULL, false, 0);
+	csp_spi_run(&make, values, NULL, false, 1);
+	/* a period is opened by the line that is billed in it: never empty */
+	if (DatumGetInt64(csp_spi_getdatum(0, Anum_made_empty_periods, &isnull)) != 0)
+		elog(ERROR, "an open billing period has no lines");
+	return (uint64) DatumGetInt64(csp_spi_getdatum(0, Anum_made_invoices, &isnull));
 }
 
 /*
@@ -190,7 +111,8 @@ csp_invoice_lock_to_void(const char *number, InvoiceToVoid *inv)
 		"SELECT billing_account_id, document_type, replaced_by, total,"
 		"       (SELECT coalesce(sum(c.amount), 0) FROM csp.charge c"
 		"         WHERE c.billing_account_id = i.billing_account_id"
-		"           AND c.invoice_number = i.lines_invoice_number)"
+		"           AND c.billing_profile_id = i.billing_profile_id AND c.currency = i.currency"
+		"           AND c.billing_period_start = i.period_start)"
 		"         * CASE WHEN i.document_type = 'void_note' THEN -1 ELSE 1 END"
 		"  FROM csp.invoice i WHERE invoice_number = $1 FOR UPDATE OF i",
 		1, {TEXTOID}, NULL, 0
@@ -222,7 +144,8 @@ csp_invoice_lock_to_void(const char *number, InvoiceToVoid *inv)
 #define DOCUMENT_LINES_TOTAL \
 	"(SELECT coalesce(sum(c.amount), 0) FROM csp.charge c" \
 	"  WHERE c.billing_account_id = o.billing_account_id" \
-	"    AND c.invoice_number = o.lines_invoice_number)"
+	"    AND c.billing_profile_id = o.billing_profile_id AND c.currency = o.currency" \
+	"    AND c.billing_period_start = o.period_start)"
 
 /* R13.4: the void note of a document, dated today (never before the original); returns its number. */
 char *

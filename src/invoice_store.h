@@ -61,31 +61,8 @@ extern char *csp_invoice_insert_rebill(int64 billing_account_id, const char *num
 extern void csp_invoice_mark_replaced(int64 billing_account_id, const char *number,
 									  const char *replaced_by, TimestampTz now);
 
-/*
- * The month close (R13.1, R11.5), set-based over a batch of profiles given
- * as arrays of (account, profile).  csp_invoice_make_for_batch inserts the
- * invoices of every closed period and returns, per natural period of each
- * profile, the invoice its lines go to:
- */
-#define Anum_made_billing_account_id	1
-#define Anum_made_billing_profile_id	2
-#define Anum_made_currency				3
-#define Anum_made_natural_start			4
-#define Anum_made_invoice_number		5
+/* The month close (R13.1, R11.5) of a batch of profiles: returns the invoices made. */
 extern uint64 csp_invoice_make_for_batch(Datum accounts, Datum profiles, DateADT today,
 										 TimestampTz now);
-
-/*
- * The lines to attach: a plan for a cursor, taking $1..$3 as the make
- * statement and $4..$8 the arrays of its result (account, profile,
- * currency, natural start, invoice number); it returns:
- */
-#define Anum_billable_billing_account_id	1
-#define Anum_billable_charge_id				2
-#define Anum_billable_invoice_number		3
-extern struct CspPlan *csp_invoice_billable_lines(void);
-
-/* R13: each new invoice's total set to the sum of the lines attached to it */
-extern void csp_invoice_settle_totals(Datum accounts, Datum numbers, Datum totals);
 
 #endif							/* CSP_INVOICE_STORE_H */

@@ -48,6 +48,47 @@
 	"s.billing_account_id, s.billing_profile_id, s.invoice_section_id, s.partner_id," \
 	" s.customer_id, s.subscription_id, s.sku_id"
 
+/*
+ * R11.5: a batch's line is billed in the period of its instant ($1) or the
+ * first later one without an invoice (CSP_BILLING_PERIOD_OF), from the
+ * profile p joined by CHARGE_PROFILE_JOIN.
+ */
+#define CHARGE_NATURAL_PERIOD "(csp.invoice_period(csp.utc_date($1), p.anniversary_day)).period_start"
+#define CHARGE_BILLING_PERIOD \
+	CSP_BILLING_PERIOD_OF("s.billing_account_id", "s.billing_profile_id", "s.currency", \
+						  CHARGE_NATURAL_PERIOD)
+#define CHARGE_PROFILE_JOIN \
+	"   JOIN csp.billing_profile p ON p.billing_account_id = s.billing_account_id" \
+	"                             AND p.billing_profile_id = s.billing_profile_id"
+
+/*
+ * R11.5: the profiles of a batch's subscriptions ($accounts, $subscriptions
+ * arrays), held FOR KEY SHARE against invoicing while their lines' billing
+ * periods are decided, in key order (csp_lock_profile_for_posting, the
+ * per-row path's lock, says why).
+ */
+static void
+LockProfilesForPosting(Datum accounts, Datum subscriptions)
+{
+	static CspPlan lock = {
+		"SELECT 1 FROM csp.billing_profile p"
+		" WHERE (p.billing_account_id, p.billing_profile_id) IN"
+		"       (SELECT s.billing_account_id, s.billing_profile_id"
+		"          FROM ROWS FROM (pg_catalog.unnest($1::bigint[]), pg_catalog.unnest($2::uuid[]))"
+		"               AS u (billing_account_id, subscription_id)"
+		"          JOIN csp.subscription s ON s.billing_account_id = u.billing_account_id"
+		"                                 AND s.subscription_id = u.subscription_id)"
+		" ORDER BY p.billing_account_id, p.billing_profile_id FOR KEY SHARE OF p",
+		2, {INT8ARRAYOID, UUIDARRAYOID}, NULL, 0
+	};
+	Datum		values[2];
+
+	values[0] = accounts;
+	values[1] = subscriptions;
+	csp_spi_run(&lock, values, NULL, false, 0);
+	SPI_freetuptable(SPI_tuptable);
+}
+
 /* Column arrays for the batch statements, one element per renewal. */
 typedef struct RenewalArrays
 {
@@ -304,18 +345,20 @@ InsertLotsAndCharges(const RenewalArrays *a, TimestampTz now)
 		"  SELECT billing_account_id, subscription_id, term_start, 'renewal', $1, $2, quantity, quantity"
 		"    FROM u"
 		"  RETURNING billing_account_id, subscription_id, lot_id"
-		")"
-		" INSERT INTO csp.charge (" CSP_CHARGE_COLUMNS ", lot_id)"
+		"), lines AS ("
+		" INSERT INTO csp.charge (" CSP_CHARGE_COLUMNS ", lot_id, billing_period_start)"
 		" SELECT " CHARGE_SUBSCRIPTION_COLUMNS ", 'renew', u.term_start, u.charge_end,"
 		"        u.cycle_start, $1, u.quantity, s.unit_price, u.charge_end - u.term_start + 1,"
 		"        u.days_in_cycle, u.amount, s.currency, s.pricing_currency, u.fx_rate,"
-		"        u.reference_id, l.lot_id"
+		"        u.reference_id, l.lot_id, " CHARGE_BILLING_PERIOD
 		"   FROM u"
 		"   JOIN lots l ON l.billing_account_id = u.billing_account_id"
 		"              AND l.subscription_id = u.subscription_id"
 		"   JOIN csp.subscription s ON s.billing_account_id = u.billing_account_id"
 		"                          AND s.subscription_id = u.subscription_id"
-		CSP_CHARGE_SKIP_CYCLE_DUPLICATE,
+		CHARGE_PROFILE_JOIN
+		CSP_CHARGE_SKIP_CYCLE_DUPLICATE CSP_CHARGE_RETURNING_PERIODS ")"
+		CSP_CHARGE_OPEN_PERIODS,
 		12, {TIMESTAMPTZOID, TIMESTAMPTZOID, INT8ARRAYOID, UUIDARRAYOID, DATEARRAYOID,
 		INT4ARRAYOID, DATEARRAYOID, DATEARRAYOID, INT4ARRAYOID, NUMERICARRAYOID,
 		NUMERICARRAYOID, UUIDARRAYOID}, NULL, CURSOR_OPT_GENERIC_PLAN
@@ -334,7 +377,8 @@ InsertLotsAndCharges(const RenewalArrays *a, TimestampTz now)
 	values[9] = csp_array_of(a->amount, NULL, a->n, NUMERICOID);
 	values[10] = csp_array_of(a->fx_rate, NULL, a->n, NUMERICOID);
 	values[11] = csp_array_of(a->reference, NULL, a->n, UUIDOID);
-	csp_spi_run(&plan, values, NULL, false, 0);
+	LockProfilesForPosting(values[2], values[3]);
+	csp_ledger_insert_lines(&plan, values, NULL);
 }
 
 /*
@@ -585,11 +629,12 @@ static int64
 PostCycles(const CycleArrays *a, TimestampTz now)
 {
 	static CspPlan plan = {
-		"INSERT INTO csp.charge (" CSP_CHARGE_COLUMNS ")"
+		"WITH lines AS ("
+		"INSERT INTO csp.charge (" CSP_CHARGE_COLUMNS ", billing_period_start)"
 		" SELECT " CHARGE_SUBSCRIPTION_COLUMNS ", 'cycleCharge', u.charge_start,"
 		"        u.charge_end, u.cycle_start, $1, s.quantity, s.unit_price,"
 		"        u.charge_end - u.charge_start + 1, u.days_in_cycle, u.amount, s.currency,"
-		"        s.pricing_currency, u.fx_rate, u.reference_id"
+		"        s.pricing_currency, u.fx_rate, u.reference_id, " CHARGE_BILLING_PERIOD
 		"   FROM ROWS FROM (pg_catalog.unnest($2::bigint[]), pg_catalog.unnest($3::uuid[]),"
 		"                   pg_catalog.unnest($4::date[]), pg_catalog.unnest($5::date[]),"
 		"                   pg_catalog.unnest($6::date[]), pg_catalog.unnest($7::int4[]),"
@@ -599,7 +644,9 @@ PostCycles(const CycleArrays *a, TimestampTz now)
 		"              days_in_cycle, amount, fx_rate, reference_id)"
 		"   JOIN csp.subscription s ON s.billing_account_id = u.billing_account_id"
 		"                          AND s.subscription_id = u.subscription_id"
-		CSP_CHARGE_SKIP_CYCLE_DUPLICATE,
+		CHARGE_PROFILE_JOIN
+		CSP_CHARGE_SKIP_CYCLE_DUPLICATE CSP_CHARGE_RETURNING_PERIODS ")"
+		CSP_CHARGE_OPEN_PERIODS,
 		10, {TIMESTAMPTZOID, INT8ARRAYOID, UUIDARRAYOID, DATEARRAYOID, DATEARRAYOID,
 			DATEARRAYOID, INT4ARRAYOID, NUMERICARRAYOID, NUMERICARRAYOID, UUIDARRAYOID},
 		NULL, 0
@@ -616,8 +663,8 @@ PostCycles(const CycleArrays *a, TimestampTz now)
 	values[7] = csp_array_of(a->amount, NULL, a->n, NUMERICOID);
 	values[8] = csp_array_of(a->fx_rate, NULL, a->n, NUMERICOID);
 	values[9] = csp_array_of(a->reference, NULL, a->n, UUIDOID);
-	csp_spi_run(&plan, values, NULL, false, 0);
-	return (int64) SPI_processed;
+	LockProfilesForPosting(values[1], values[2]);
+	return csp_ledger_insert_lines(&plan, values, NULL);
 }
 
 /* The single due cycles among "rows" starting on "day", posted at its instant. */

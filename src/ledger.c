@@ -9,7 +9,9 @@
  * insert with the same column list, CSP_CHARGE_COLUMNS (ledger.h).
  *
  * The ledger is append-only (csp.charge_ledger_trigger, here): a line is
- * never changed, except once, to attach it to its invoice.
+ * never changed.  Its billing period is decided when it is posted (R11.5,
+ * CSP_BILLING_PERIOD_OF), and its invoice is that period's: month close
+ * writes the invoices, not the lines.
  *
  * src/ledger.c
  *
@@ -18,6 +20,7 @@
 #include "csp_billing.h"
 #include "ledger.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "utils/builtins.h"
@@ -51,15 +54,47 @@ PG_FUNCTION_INFO_V1(csp_charge_ledger_trigger);
 #define Param_charge_lot_id				21
 #define Param_charge_refunds_charge_id	22
 #define Param_charge_meter_id			23
-#define Natts_charge_insert				24
 
-#define CHARGE_INSERT \
-	"INSERT INTO csp.charge (" CSP_CHARGE_COLUMNS ", lot_id, refunds_charge_id, meter_id)" \
+#define Param_charge_natural_period		24
+#define Natts_charge_insert				25
+
+/*
+ * The line, with its billing period decided (R11.5) from $25, the natural
+ * period of its instant; its period becomes open.
+ */
+#define CHARGE_INSERT(on_conflict) \
+	"WITH lines AS (" \
+	" INSERT INTO csp.charge (" CSP_CHARGE_COLUMNS ", lot_id, refunds_charge_id, meter_id," \
+	"                         billing_period_start)" \
 	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17," \
-	"  $18, $19, $20, $21, $22, $23, $24)"
+	"  $18, $19, $20, $21, $22, $23, $24," \
+	CSP_BILLING_PERIOD_OF("$1", "$2", "$18", "$25::date") ")" \
+	on_conflict CSP_CHARGE_RETURNING_PERIODS ")" \
+	CSP_CHARGE_OPEN_PERIODS
 #define CHARGE_INSERT_TYPES {INT8OID, INT8OID, INT8OID, TEXTOID, UUIDOID, UUIDOID, TEXTOID, \
 	TEXTOID, DATEOID, DATEOID, DATEOID, TIMESTAMPTZOID, NUMERICOID, NUMERICOID, INT4OID, \
-	INT4OID, NUMERICOID, TEXTOID, TEXTOID, NUMERICOID, UUIDOID, INT8OID, INT8OID, TEXTOID}
+	INT4OID, NUMERICOID, TEXTOID, TEXTOID, NUMERICOID, UUIDOID, INT8OID, INT8OID, TEXTOID, \
+	DATEOID}
+
+/*
+ * Runs a statement that inserts lines and opens their periods
+ * (CSP_CHARGE_OPEN_PERIODS); returns how many lines it inserted.  Their
+ * billing periods are decided by what invoices exist: with a transaction
+ * snapshot (REPEATABLE READ, SERIALIZABLE) the statement reads the latest
+ * one, which sees the invoices of a run_invoicing that the profile lock
+ * waited for.
+ */
+int64
+csp_ledger_insert_lines(CspPlan *plan, Datum *values, const char *nulls)
+{
+	bool		isnull;
+
+	if (IsolationUsesXactSnapshot())
+		csp_spi_run_latest(plan, values, nulls, 0);
+	else
+		csp_spi_run(plan, values, nulls, false, 0);
+	return DatumGetInt64(csp_spi_getdatum(0, Anum_posted_lines, &isnull));
+}
 
 /*
  * Inserts the line, posted now.  With skip_cycle_duplicate, a full-cycle
@@ -69,13 +104,23 @@ PG_FUNCTION_INFO_V1(csp_charge_ledger_trigger);
 bool
 csp_ledger_post(const LedgerLine *line, bool skip_cycle_duplicate)
 {
-	static CspPlan plain = {CHARGE_INSERT, Natts_charge_insert, CHARGE_INSERT_TYPES, NULL, 0};
+	static CspPlan plain = {CHARGE_INSERT(""), Natts_charge_insert, CHARGE_INSERT_TYPES, NULL, 0};
 	static CspPlan skipping = {
-		CHARGE_INSERT CSP_CHARGE_SKIP_CYCLE_DUPLICATE,
+		CHARGE_INSERT(CSP_CHARGE_SKIP_CYCLE_DUPLICATE),
 		Natts_charge_insert, CHARGE_INSERT_TYPES, NULL, 0
 	};
 	Datum		values[Natts_charge_insert];
 	char		nulls[Natts_charge_insert];
+	TimestampTz now = csp_now();
+	TermsInvoicePeriod natural;
+	int			anniversary_day;
+
+	/* R11.5: no invoice of the profile is made while the line is decided */
+	anniversary_day = csp_lock_profile_for_posting(line->billing_account_id,
+												   line->billing_profile_id);
+	if (!terms_invoice_period(terms_utc_date(now), anniversary_day, &natural))
+		elog(ERROR, "billing profile " INT64_FORMAT " has anniversary day %d",
+			 line->billing_profile_id, anniversary_day);
 
 	memset(nulls, ' ', sizeof(nulls));
 	values[Param_charge_billing_account_id] = Int64GetDatum(line->billing_account_id);
@@ -89,7 +134,7 @@ csp_ledger_post(const LedgerLine *line, bool skip_cycle_duplicate)
 	values[Param_charge_charge_start] = DateADTGetDatum(line->charge_start);
 	values[Param_charge_charge_end] = DateADTGetDatum(line->charge_end);
 	values[Param_charge_cycle_start] = DateADTGetDatum(line->cycle_start);
-	values[Param_charge_posted_at] = TimestampTzGetDatum(csp_now());
+	values[Param_charge_posted_at] = TimestampTzGetDatum(now);
 	values[Param_charge_quantity] = NumericGetDatum(line->quantity);
 	values[Param_charge_unit_price] = NumericGetDatum(line->unit_price);
 	values[Param_charge_days_charged] = Int32GetDatum(line->days_charged);
@@ -105,9 +150,9 @@ csp_ledger_post(const LedgerLine *line, bool skip_cycle_duplicate)
 	nulls[Param_charge_refunds_charge_id] = line->refunds_charge_id ? ' ' : 'n';
 	values[Param_charge_meter_id] = CSP_TEXT(line->meter_id);
 	nulls[Param_charge_meter_id] = line->meter_id ? ' ' : 'n';
+	values[Param_charge_natural_period] = DateADTGetDatum(natural.period_start);
 
-	csp_spi_run(skip_cycle_duplicate ? &skipping : &plain, values, nulls, false, 0);
-	return SPI_processed > 0;
+	return csp_ledger_insert_lines(skip_cycle_duplicate ? &skipping : &plain, values, nulls) > 0;
 }
 
 /*
@@ -228,98 +273,19 @@ csp_ledger_refundable(int64 billing_account_id, Datum subscription_id, DateADT t
 }
 
 /*
- * BEFORE UPDATE OR DELETE ON csp.charge: the ledger is append-only.  The
- * one change allowed is attaching a line to its invoice, once.
+ * BEFORE UPDATE OR DELETE ON csp.charge: the ledger is append-only.  A
+ * line is never changed: its invoice is derived from its billing period,
+ * decided when it was posted.
  */
 Datum
 csp_charge_ledger_trigger(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-	TupleDesc	desc;
-	HeapTuple	oldtup;
-	HeapTuple	newtup;
-	int			invoice_col;
-	int			col;
-
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		elog(ERROR, "csp.charge_ledger_trigger: not called by trigger manager");
-
-	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
-	{
-		Datum	   *oldvals;
-		Datum	   *newvals;
-		bool	   *oldnulls;
-		bool	   *newnulls;
-		bool		allowed;
-
-		desc = RelationGetDescr(trigdata->tg_relation);
-		oldtup = trigdata->tg_trigtuple;
-		newtup = trigdata->tg_newtuple;
-		invoice_col = SPI_fnumber(desc, "invoice_number");
-
-		/* both versions deformed once: month close runs this for every line */
-		oldvals = palloc(sizeof(Datum) * desc->natts);
-		newvals = palloc(sizeof(Datum) * desc->natts);
-		oldnulls = palloc(sizeof(bool) * desc->natts);
-		newnulls = palloc(sizeof(bool) * desc->natts);
-		heap_deform_tuple(oldtup, desc, oldvals, oldnulls);
-		heap_deform_tuple(newtup, desc, newvals, newnulls);
-
-		/* the one change allowed: an unbilled line gets its invoice number */
-		allowed = invoice_col > 0 && oldnulls[invoice_col - 1];
-		for (col = 1; allowed && col <= desc->natts; col++)
-		{
-			Form_pg_attribute att = TupleDescAttr(desc, col - 1);
-
-			if (att->attisdropped || col == invoice_col)
-				continue;
-			if (oldnulls[col - 1] != newnulls[col - 1] ||
-				(!oldnulls[col - 1] &&
-				 !datumIsEqual(oldvals[col - 1], newvals[col - 1], att->attbyval, att->attlen)))
-				allowed = false;
-		}
-		pfree(oldvals);
-		pfree(newvals);
-		pfree(oldnulls);
-		pfree(newnulls);
-		if (allowed)
-			return PointerGetDatum(newtup);
-	}
-
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("the charge ledger is append-only"),
-			 errdetail("A charge line is never changed or deleted; it is only attached to an invoice, once."),
+			 errdetail("A charge line is never changed or deleted; its invoice is the one of its billing period."),
 			 errhint("Post a correcting line (a credit or a refund) instead.")));
 	PG_RETURN_NULL();
-}
-
-/*
- * R13: attaches ledger lines to their invoices, one chunk of the month
- * close (invoicing.c): an UPDATE of only the lines not yet invoiced, that
- * returns, per invoice, the sum and count of the lines it attached, so
- * that each invoice's total is computed from exactly its lines.
- */
-void
-csp_ledger_attach_lines(Datum accounts, Datum charge_ids, Datum invoice_numbers)
-{
-	static CspPlan attach = {
-		"WITH attached AS ("
-		"  UPDATE csp.charge c SET invoice_number = x.invoice_number"
-		"    FROM ROWS FROM (pg_catalog.unnest($1::bigint[]), pg_catalog.unnest($2::bigint[]),"
-		"                    pg_catalog.unnest($3::text[]))"
-		"         AS x (billing_account_id, charge_id, invoice_number)"
-		"   WHERE c.billing_account_id = x.billing_account_id AND c.charge_id = x.charge_id"
-		"     AND c.invoice_number IS NULL"
-		"  RETURNING c.invoice_number, c.amount"
-		")"
-		" SELECT invoice_number, sum(amount), count(*) FROM attached GROUP BY invoice_number",
-		3, {INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID}, NULL, CURSOR_OPT_GENERIC_PLAN
-	};
-	Datum		values[3];
-
-	values[0] = accounts;
-	values[1] = charge_ids;
-	values[2] = invoice_numbers;
-	csp_spi_run(&attach, values, NULL, false, 0);
 }

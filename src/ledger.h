@@ -17,6 +17,8 @@
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
+struct CspPlan;
+
 /*
  * The columns every ledger line is inserted with, in this order: the one
  * list the per-row insert (ledger.c) and the set-based inserts of
@@ -28,6 +30,62 @@
 	" subscription_id, sku_id, charge_type, charge_start, charge_end, cycle_start, posted_at," \
 	" quantity, unit_price, days_charged, days_in_cycle, amount, currency, pricing_currency," \
 	" fx_rate, reference_id"
+
+/*
+ * R11.5: the billing period a line of (account, profile, currency) whose
+ * instant lies in the natural period starting "natural" is billed in: that
+ * period, unless it already has its invoice; then the first later one that
+ * has none (the successor of an invoiced period starts the day after its
+ * end).  Decided when the line is posted, with the profile locked against
+ * invoicing (csp_lock_profile_for_posting), so it never changes.  The
+ * arguments are SQL expressions.
+ */
+#define CSP_BILLING_PERIOD_OF(account, profile, currency, natural) \
+	"(SELECT min(x.start) FROM (SELECT " natural " AS start" \
+	"   UNION ALL SELECT i.period_end + 1 FROM csp.invoice i" \
+	"    WHERE i.billing_account_id = " account " AND i.billing_profile_id = " profile \
+	"      AND i.currency = " currency " AND i.document_type = 'invoice'" \
+	"      AND i.period_start >= " natural ") x" \
+	"  WHERE NOT EXISTS (SELECT 1 FROM csp.invoice j" \
+	"                     WHERE j.billing_account_id = " account \
+	"                       AND j.billing_profile_id = " profile \
+	"                       AND j.currency = " currency " AND j.period_start = x.start" \
+	"                       AND j.document_type = 'invoice'))"
+
+/*
+ * The join condition of a document d's ledger lines c: those of its
+ * profile, currency and billing period (a void note and a rebill have the
+ * period of the invoice they replace).  The arguments are aliases.
+ */
+#define CSP_LINES_OF_DOCUMENT(d, c) \
+	c ".billing_account_id = " d ".billing_account_id" \
+	" AND " c ".billing_profile_id = " d ".billing_profile_id" \
+	" AND " c ".currency = " d ".currency" \
+	" AND " c ".billing_period_start = " d ".period_start"
+
+/* The condition that line c is not yet on an invoice (its period has none). */
+#define CSP_LINE_UNBILLED(c) \
+	"NOT EXISTS (SELECT 1 FROM csp.invoice i_" \
+	"             WHERE i_.billing_account_id = " c ".billing_account_id" \
+	"               AND i_.billing_profile_id = " c ".billing_profile_id" \
+	"               AND i_.currency = " c ".currency" \
+	"               AND i_.period_start = " c ".billing_period_start" \
+	"               AND i_.document_type = 'invoice')"
+
+/*
+ * A statement that inserts lines as "lines" (RETURNING billing_account_id,
+ * billing_profile_id, currency, billing_period_start) ends with this: their
+ * periods become open (csp.open_period) and it returns how many lines.
+ */
+#define CSP_CHARGE_OPEN_PERIODS \
+	", opened AS (INSERT INTO csp.open_period (billing_account_id, billing_profile_id, currency," \
+	"                                          period_start)" \
+	"    SELECT DISTINCT billing_account_id, billing_profile_id, currency, billing_period_start" \
+	"      FROM lines ON CONFLICT DO NOTHING)" \
+	" SELECT count(*) FROM lines"
+#define CSP_CHARGE_RETURNING_PERIODS \
+	" RETURNING billing_account_id, billing_profile_id, currency, billing_period_start"
+#define Anum_posted_lines 1
 
 /*
  * One full-cycle line (new, renew, cycleCharge) per subscription and cycle
@@ -90,16 +148,7 @@ typedef struct LedgerRefundable
 } LedgerRefundable;
 
 extern bool csp_ledger_post(const LedgerLine *line, bool skip_cycle_duplicate);
-
-/*
- * R13: attaches lines to invoices (arrays of account, charge_id and
- * invoice number; only lines not yet invoiced); returns in SPI_tuptable,
- * per invoice, what was attached:
- */
-#define Anum_attached_invoice_number	1
-#define Anum_attached_amount			2
-#define Anum_attached_lines				3
-extern void csp_ledger_attach_lines(Datum accounts, Datum charge_ids, Datum invoice_numbers);
+extern int64 csp_ledger_insert_lines(struct CspPlan *plan, Datum *values, const char *nulls);
 extern int	csp_ledger_refundable(int64 billing_account_id, Datum subscription_id,
 								  DateADT term_start, DateADT refund_from, int64 lot_id,
 								  TimestampTz lot_added_at, LedgerRefundable **lines);

@@ -31,6 +31,7 @@
  *-------------------------------------------------------------------------
  */
 #include "csp_billing.h"
+#include "ledger.h"
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
@@ -159,8 +160,7 @@ ReturnRows(FunctionCallInfo fcinfo, CspPlan *plan, Datum *values, const char *nu
 /* The ledger lines a document bills: its own, a rebill's or a void note's original's. */
 #define DOCUMENT_LINES \
 	"  FROM csp.invoice d" \
-	"  JOIN csp.charge c ON c.billing_account_id = d.billing_account_id" \
-	"                   AND c.invoice_number = d.lines_invoice_number" \
+	"  JOIN csp.charge c ON " CSP_LINES_OF_DOCUMENT("d", "c") \
 	LINE_JOINS \
 	" WHERE d.invoice_number = $1"
 
@@ -214,7 +214,7 @@ csp_recon_unbilled_line_items(PG_FUNCTION_ARGS)
 		"  FROM csp.charge c"
 		LINE_JOINS
 		" WHERE c.billing_account_id = $1 AND c.billing_profile_id = $2"
-		"   AND c.invoice_number IS NULL"
+		"   AND " CSP_LINE_UNBILLED("c")
 		"   AND csp.utc_date(c.posted_at) <= (SELECT period_end FROM csp.invoice_period($3, $4))"
 		" ORDER BY c.charge_id",
 		4, {INT8OID, INT8OID, DATEOID, INT4OID}, NULL, 0
@@ -295,8 +295,7 @@ csp_recon_daily_rated_usage(PG_FUNCTION_ARGS)
 		"       NULL::text AS \"CreditType\", NULL::text AS \"BenefitOrderId\","
 		"       NULL::text AS \"BenefitId\", NULL::text AS \"BenefitType\""
 		"  FROM csp.invoice d"
-		"  JOIN csp.charge c ON c.billing_account_id = d.billing_account_id"
-		"                   AND c.invoice_number = d.lines_invoice_number"
+		"  JOIN csp.charge c ON " CSP_LINES_OF_DOCUMENT("d", "c")
 		LINE_JOINS
 		"  JOIN csp.partner pa ON pa.partner_id = c.partner_id"
 		" WHERE d.invoice_number = $1 AND c.charge_type = 'usage'"

@@ -161,19 +161,20 @@ SELECT count(*) AS documents_whose_sections_do_not_sum
 -- Invariant: a line is on the invoice of the period it was posted in, or
 -- of a later one (R11.5), never of a period that ended before it was posted
 SELECT count(*) AS lines_on_a_period_ended_before_posting
-  FROM csp.charge c JOIN csp.invoice i USING (billing_account_id, invoice_number)
+  FROM csp.line_items c JOIN csp.invoice i USING (invoice_number)
  WHERE c.posted_at >= (i.period_end + 1)::timestamp AT TIME ZONE 'UTC';
 SELECT count(*) FILTER (WHERE c.posted_at < i.period_start::timestamp AT TIME ZONE 'UTC') AS late_lines,
        count(*) AS billed_lines
-  FROM csp.charge c JOIN csp.invoice i USING (billing_account_id, invoice_number);
+  FROM csp.line_items c JOIN csp.invoice i USING (invoice_number);
 -- Invariant: every line posted before the periods closed so far is billed
 SELECT count(*) AS unbilled_lines FROM csp.unbilled_charges;
 -- Invariant: numbers are G and nine digits, one invoice per profile, currency and period
 SELECT count(*) FILTER (WHERE invoice_number !~ '^G[0-9]{9}$') AS malformed_numbers,
        count(*) - count(DISTINCT (billing_profile_id, currency, period_start)) AS duplicate_periods
   FROM csp.invoice;
--- the ledger: an attached line never moves to another invoice
-UPDATE csp.charge SET invoice_number = 'G000000002' WHERE invoice_number = 'G000000001';
+-- the ledger: a billed line never moves to another period, so never to another invoice (42501)
+UPDATE csp.charge SET billing_period_start = billing_period_start + 1
+ WHERE charge_id = (SELECT min(charge_id) FROM csp.line_items WHERE invoice_number = 'G000000001');
 \echo :LAST_ERROR_SQLSTATE
 
 -- Jobs negative: as_of must be a finite instant (22023)

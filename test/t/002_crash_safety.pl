@@ -150,10 +150,21 @@ SELECT concat_ws(', ',
      (SELECT 1 FROM csp.charge WHERE charge_type IN ('new', 'renew', 'cycleCharge')
        GROUP BY billing_account_id, subscription_id, cycle_start HAVING count(*) > 1) x
    HAVING count(*) > 0),
-  (SELECT 'line on a missing invoice: ' || count(*) FROM csp.charge c
-    WHERE c.invoice_number IS NOT NULL
-      AND NOT EXISTS (SELECT FROM csp.invoice i WHERE i.billing_account_id = c.billing_account_id
-                                                  AND i.invoice_number = c.invoice_number)
+  (SELECT 'unbilled line whose period is not open: ' || count(*) FROM csp.charge c
+    WHERE NOT EXISTS (SELECT FROM csp.invoice i
+                       WHERE i.billing_account_id = c.billing_account_id
+                         AND i.billing_profile_id = c.billing_profile_id AND i.currency = c.currency
+                         AND i.period_start = c.billing_period_start AND i.document_type = 'invoice')
+      AND NOT EXISTS (SELECT FROM csp.open_period o
+                       WHERE o.billing_account_id = c.billing_account_id
+                         AND o.billing_profile_id = c.billing_profile_id AND o.currency = c.currency
+                         AND o.period_start = c.billing_period_start)
+   HAVING count(*) > 0),
+  (SELECT 'open period that has its invoice: ' || count(*) FROM csp.open_period o
+    WHERE EXISTS (SELECT FROM csp.invoice i
+                   WHERE i.billing_account_id = o.billing_account_id
+                     AND i.billing_profile_id = o.billing_profile_id AND i.currency = o.currency
+                     AND i.period_start = o.period_start AND i.document_type = 'invoice')
    HAVING count(*) > 0))
 };
 
@@ -171,18 +182,17 @@ sub amcheck_ok
 		"pg_amcheck --heapallindexed: heap and indexes intact $when");
 }
 
-# run_invoicing takes one billing profile after the other, each in a few
-# statements, so it is caught in the middle deterministically: a second
-# session holds a row lock on one ledger line of the last profile, and the
-# job, having written the invoices of the first profiles, waits for it.
+# run_invoicing closes the open periods of its profiles, so it is caught in
+# the middle deterministically: a second session holds a row lock on the
+# last open period, and the job, having begun to close the others, waits
+# for it.
 sub hold_last_profile_line
 {
 	my $blocker = $node->background_psql('postgres', on_error_stop => 0);
 	$blocker->query_safe(q{
 		BEGIN;
-		SELECT charge_id FROM csp.charge
-		 WHERE invoice_number IS NULL
-		 ORDER BY billing_account_id DESC, billing_profile_id DESC, charge_id DESC
+		SELECT period_start FROM csp.open_period
+		 ORDER BY billing_account_id DESC, billing_profile_id DESC, currency DESC, period_start DESC
 		 LIMIT 1 FOR UPDATE});
 	return $blocker;
 }
@@ -199,7 +209,7 @@ reap($bg);
 reap($blocker);
 is($node->safe_psql('postgres', q{SELECT count(*) FROM csp.invoice}), '0',
 	'the killed run_invoicing left no invoice');
-is($node->safe_psql('postgres', q{SELECT count(*) FROM csp.charge WHERE invoice_number IS NOT NULL}), '0',
+is($node->safe_psql('postgres', q{SELECT count(*) FROM csp.line_items WHERE invoice_number IS NOT NULL}), '0',
 	'the killed run_invoicing attached no line');
 check_invariants('after the killed run_invoicing');
 
@@ -211,7 +221,7 @@ is($node->safe_psql('postgres', q{
 	SELECT count(*) || ' ' || count(DISTINCT (billing_profile_id, currency, period_start))
 	  FROM csp.invoice WHERE period_start = '2025-01-01'}),
 	"$PROFILES $PROFILES", 'one invoice per profile, currency and period');
-is($node->safe_psql('postgres', q{SELECT count(*) FROM csp.charge WHERE invoice_number IS NULL}), '0',
+is($node->safe_psql('postgres', q{SELECT count(*) FROM csp.line_items WHERE invoice_number IS NULL}), '0',
 	'every January line is on an invoice');
 
 # Payments: each invoice half paid by remittance, so allocations exist.
@@ -288,7 +298,7 @@ is($node->safe_psql('postgres', q{
 	  FROM csp.invoice}),
 	$PROFILES . ' ' . 2 * $PROFILES . ' ' . 2 * $PROFILES,
 	'one invoice per profile and period, numbers never reused');
-is($node->safe_psql('postgres', q{SELECT count(*) FROM csp.charge WHERE invoice_number IS NULL}), '0',
+is($node->safe_psql('postgres', q{SELECT count(*) FROM csp.line_items WHERE invoice_number IS NULL}), '0',
 	'every renew line is on a February invoice');
 is($node->safe_psql('postgres', q{
 	SELECT sum(total) = (SELECT sum(amount) FROM csp.charge) FROM csp.invoice}), 't',

@@ -97,7 +97,7 @@ sub rows_of
 	{
 		$d{$t} = $node->safe_psql('billing',
 			"SELECT count(*) || ' ' || coalesce(md5(string_agg(r::text, E'\\n' ORDER BY r::text)), '')
-			   FROM (SELECT $columns{$t} FROM $t) r");
+			   FROM (SELECT $columns{$t} FROM $t x) r");
 	}
 	return \%d;
 }
@@ -126,6 +126,12 @@ $node->safe_psql('billing', 'ALTER EXTENSION csp_billing UPDATE');
 is($node->safe_psql('billing', q{SELECT extversion FROM pg_extension WHERE extname = 'csp_billing'}),
 	'0.3.0', 'ALTER EXTENSION csp_billing UPDATE brings the data to 0.3.0');
 
+# 0.3.0 derives a line's invoice from its billing period (issue 15): the
+# same rows, read with the invoice number the line had in 0.2.0
+$columns{'csp.charge'} =~ s/\binvoice_number\b/(SELECT i.invoice_number FROM csp.invoice i
+	 WHERE i.billing_account_id = x.billing_account_id AND i.billing_profile_id = x.billing_profile_id
+	   AND i.currency = x.currency AND i.period_start = x.billing_period_start
+	   AND i.document_type = 'invoice') AS invoice_number/;
 my $after = rows_of();
 foreach my $t (sort keys %$before)
 {
@@ -172,7 +178,8 @@ is($node->safe_psql('billing', q{
 	SELECT count(*) FROM csp.invoice i
 	 WHERE i.total <> (SELECT coalesce(sum(c.amount), 0) FROM csp.charge c
 	                    WHERE c.billing_account_id = i.billing_account_id
-	                      AND c.invoice_number = i.lines_invoice_number)
+	                      AND c.billing_profile_id = i.billing_profile_id AND c.currency = i.currency
+	                      AND c.billing_period_start = i.period_start)
 	                  * CASE WHEN i.document_type = 'void_note' THEN -1 ELSE 1 END}),
 	'0', 'after the second half: every invoice total is the sum of its lines');
 like($node->safe_psql('billing', q{SELECT count(*) FROM csp.invoice WHERE period_start >= '2025-03-01'}),
