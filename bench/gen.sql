@@ -80,24 +80,29 @@ SELECT p, n, p, 'invoice', n, make_date(2025, m, 1), (make_date(2025, m, 1) + in
 SELECT setval('csp.invoice_number_seq', 11 * :nprof);
 
 -- the ledger: one cycle charge per subscription and month it was live in 2025;
--- months before December billed on that month's invoice, December unbilled
+-- months before December billed on that month's invoice (the line's billing period is
+-- its month), December unbilled and open
 INSERT INTO csp.charge (billing_account_id, billing_profile_id, invoice_section_id, partner_id, customer_id,
        subscription_id, sku_id, charge_type, charge_start, charge_end, cycle_start, posted_at, quantity,
        unit_price, days_charged, days_in_cycle, amount, currency, pricing_currency, fx_rate,
-       reference_id, invoice_number)
+       reference_id, billing_period_start)
 SELECT b.p, b.p, b.p, 'bench-' || b.p, c.customer_id, b.subscription_id, 'BENCH-E3',
        CASE WHEN k = b.m THEN 'new' ELSE 'cycleCharge' END,
        make_date(2025, k, 1), (make_date(2025, k, 1) + interval '1 month')::date - 1, make_date(2025, k, 1),
        make_date(2025, k, 1) + interval '9 hours' + (b.s % 600) * interval '1 minute',
        b.quantity, 3.00, d, d, 3.00 * b.quantity, 'EUR', 'EUR', 1, gen_random_uuid(),
-       CASE WHEN k < 12 THEN 'G' || lpad(((k - 1) * :nprof + b.p)::text, 9, '0') END
+       make_date(2025, k, 1)
   FROM bench.sub b JOIN bench.cust c USING (c)
  CROSS JOIN LATERAL generate_series(b.m, 12) k
  CROSS JOIN LATERAL (SELECT extract(day FROM make_date(2025, k, 1) + interval '1 month' - interval '1 day')::int) dd (d);
 UPDATE csp.invoice i SET total = t.total
-  FROM (SELECT billing_account_id, invoice_number, sum(amount) AS total FROM csp.charge
-         WHERE invoice_number IS NOT NULL GROUP BY 1, 2) t
- WHERE i.billing_account_id = t.billing_account_id AND i.invoice_number = t.invoice_number;
+  FROM (SELECT billing_account_id, billing_profile_id, currency, billing_period_start, sum(amount) AS total
+          FROM csp.charge WHERE billing_period_start < '2025-12-01' GROUP BY 1, 2, 3, 4) t
+ WHERE i.billing_account_id = t.billing_account_id AND i.billing_profile_id = t.billing_profile_id
+   AND i.currency = t.currency AND i.period_start = t.billing_period_start;
+INSERT INTO csp.open_period (billing_account_id, billing_profile_id, currency, period_start)
+SELECT DISTINCT billing_account_id, billing_profile_id, currency, billing_period_start
+  FROM csp.charge WHERE billing_period_start = '2025-12-01';
 -- every invoice but November's paid, by one payment each
 INSERT INTO csp.payment (billing_account_id, billing_profile_id, kind, method, reference, currency, amount,
                          allocated, received_at, recorded_at)
@@ -110,4 +115,5 @@ UPDATE csp.invoice i SET paid = total WHERE period_start < '2025-11-01' AND tota
 
 RESET session_replication_role;
 VACUUM (ANALYZE) csp.billing_account, csp.billing_profile, csp.invoice_section, csp.partner, csp.customer,
-       csp.subscription, csp.seat_lot, csp.charge, csp.invoice, csp.payment, csp.payment_allocation;
+       csp.subscription, csp.seat_lot, csp.charge, csp.invoice, csp.payment, csp.payment_allocation,
+       csp.open_period;
