@@ -49,17 +49,27 @@
 	" s.customer_id, s.subscription_id, s.sku_id"
 
 /*
- * R11.5: a batch's line is billed in the period of its instant ($1) or the
- * first later one without an invoice (CSP_BILLING_PERIOD_OF), from the
- * profile p joined by CHARGE_PROFILE_JOIN.
+ * R11.5: a batch's lines are billed in the period of their instant ($1) or
+ * the first later one without an invoice (CSP_BILLING_PERIOD_OF), decided
+ * once per profile and currency of the batch: a CTE "periods" after the
+ * CTE "u" of the batch's (billing_account_id, subscription_id), joined to
+ * each line's subscription s by CHARGE_PERIOD_JOIN.
  */
-#define CHARGE_NATURAL_PERIOD "(csp.invoice_period(csp.utc_date($1), p.anniversary_day)).period_start"
-#define CHARGE_BILLING_PERIOD \
-	CSP_BILLING_PERIOD_OF("s.billing_account_id", "s.billing_profile_id", "s.currency", \
-						  CHARGE_NATURAL_PERIOD)
-#define CHARGE_PROFILE_JOIN \
-	"   JOIN csp.billing_profile p ON p.billing_account_id = s.billing_account_id" \
-	"                             AND p.billing_profile_id = s.billing_profile_id"
+#define BATCH_PERIODS \
+	"), periods AS MATERIALIZED (" \
+	"  SELECT k.billing_account_id, k.billing_profile_id, k.currency, " \
+	CSP_BILLING_PERIOD_OF("k.billing_account_id", "k.billing_profile_id", "k.currency", \
+						  "k.natural_start") " AS period_start" \
+	"    FROM (SELECT DISTINCT s.billing_account_id, s.billing_profile_id, s.currency," \
+	"                 (csp.invoice_period(csp.utc_date($1), p.anniversary_day)).period_start" \
+	"                   AS natural_start" \
+	"            FROM u JOIN csp.subscription s ON s.billing_account_id = u.billing_account_id" \
+	"                                          AND s.subscription_id = u.subscription_id" \
+	"            JOIN csp.billing_profile p ON p.billing_account_id = s.billing_account_id" \
+	"                                      AND p.billing_profile_id = s.billing_profile_id) k"
+#define CHARGE_PERIOD_JOIN \
+	"   JOIN periods pe ON pe.billing_account_id = s.billing_account_id" \
+	"                  AND pe.billing_profile_id = s.billing_profile_id AND pe.currency = s.currency"
 
 /*
  * R11.5: the profiles of a batch's subscriptions ($accounts, $subscriptions
@@ -345,18 +355,19 @@ InsertLotsAndCharges(const RenewalArrays *a, TimestampTz now)
 		"  SELECT billing_account_id, subscription_id, term_start, 'renewal', $1, $2, quantity, quantity"
 		"    FROM u"
 		"  RETURNING billing_account_id, subscription_id, lot_id"
+		BATCH_PERIODS
 		"), lines AS ("
 		" INSERT INTO csp.charge (" CSP_CHARGE_COLUMNS ", lot_id, billing_period_start)"
 		" SELECT " CHARGE_SUBSCRIPTION_COLUMNS ", 'renew', u.term_start, u.charge_end,"
 		"        u.cycle_start, $1, u.quantity, s.unit_price, u.charge_end - u.term_start + 1,"
 		"        u.days_in_cycle, u.amount, s.currency, s.pricing_currency, u.fx_rate,"
-		"        u.reference_id, l.lot_id, " CHARGE_BILLING_PERIOD
+		"        u.reference_id, l.lot_id, pe.period_start"
 		"   FROM u"
 		"   JOIN lots l ON l.billing_account_id = u.billing_account_id"
 		"              AND l.subscription_id = u.subscription_id"
 		"   JOIN csp.subscription s ON s.billing_account_id = u.billing_account_id"
 		"                          AND s.subscription_id = u.subscription_id"
-		CHARGE_PROFILE_JOIN
+		CHARGE_PERIOD_JOIN
 		CSP_CHARGE_SKIP_CYCLE_DUPLICATE CSP_CHARGE_RETURNING_PERIODS ")"
 		CSP_CHARGE_OPEN_PERIODS,
 		12, {TIMESTAMPTZOID, TIMESTAMPTZOID, INT8ARRAYOID, UUIDARRAYOID, DATEARRAYOID,
@@ -629,22 +640,25 @@ static int64
 PostCycles(const CycleArrays *a, TimestampTz now)
 {
 	static CspPlan plan = {
-		"WITH lines AS ("
-		"INSERT INTO csp.charge (" CSP_CHARGE_COLUMNS ", billing_period_start)"
-		" SELECT " CHARGE_SUBSCRIPTION_COLUMNS ", 'cycleCharge', u.charge_start,"
-		"        u.charge_end, u.cycle_start, $1, s.quantity, s.unit_price,"
-		"        u.charge_end - u.charge_start + 1, u.days_in_cycle, u.amount, s.currency,"
-		"        s.pricing_currency, u.fx_rate, u.reference_id, " CHARGE_BILLING_PERIOD
-		"   FROM ROWS FROM (pg_catalog.unnest($2::bigint[]), pg_catalog.unnest($3::uuid[]),"
+		"WITH u AS ("
+		"  SELECT * FROM ROWS FROM (pg_catalog.unnest($2::bigint[]), pg_catalog.unnest($3::uuid[]),"
 		"                   pg_catalog.unnest($4::date[]), pg_catalog.unnest($5::date[]),"
 		"                   pg_catalog.unnest($6::date[]), pg_catalog.unnest($7::int4[]),"
 		"                   pg_catalog.unnest($8::numeric[]), pg_catalog.unnest($9::numeric[]),"
 		"                   pg_catalog.unnest($10::uuid[]))"
 		"        AS u (billing_account_id, subscription_id, charge_start, charge_end, cycle_start,"
 		"              days_in_cycle, amount, fx_rate, reference_id)"
+		BATCH_PERIODS
+		"), lines AS ("
+		"INSERT INTO csp.charge (" CSP_CHARGE_COLUMNS ", billing_period_start)"
+		" SELECT " CHARGE_SUBSCRIPTION_COLUMNS ", 'cycleCharge', u.charge_start,"
+		"        u.charge_end, u.cycle_start, $1, s.quantity, s.unit_price,"
+		"        u.charge_end - u.charge_start + 1, u.days_in_cycle, u.amount, s.currency,"
+		"        s.pricing_currency, u.fx_rate, u.reference_id, pe.period_start"
+		"   FROM u"
 		"   JOIN csp.subscription s ON s.billing_account_id = u.billing_account_id"
 		"                          AND s.subscription_id = u.subscription_id"
-		CHARGE_PROFILE_JOIN
+		CHARGE_PERIOD_JOIN
 		CSP_CHARGE_SKIP_CYCLE_DUPLICATE CSP_CHARGE_RETURNING_PERIODS ")"
 		CSP_CHARGE_OPEN_PERIODS,
 		10, {TIMESTAMPTZOID, INT8ARRAYOID, UUIDARRAYOID, DATEARRAYOID, DATEARRAYOID,
