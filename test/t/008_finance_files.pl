@@ -13,17 +13,11 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use CspHistory;
 
 my $scripts = "$ENV{TESTDIR}/scripts";
-my $node = PostgreSQL::Test::Cluster->new('finance');
-$node->init;
-$node->append_conf('postgresql.conf', "timezone = 'UTC'\n");
-$node->start;
-
-$node->safe_psql('postgres', 'CREATE DATABASE csp_demo');
-my ($rc, $out, $err) = $node->psql('csp_demo', undef,
-	extra_params => ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', "$scripts/demo.sql"]);
-is($rc, 0, 'the demo history loads') or diag($err);
+my $node = CspHistory::demo_node('finance');
+my ($rc, $out, $err);
 
 sub sq { return $node->safe_psql('csp_demo', $_[0]); }
 

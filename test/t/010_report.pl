@@ -23,18 +23,11 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use CspHistory;
 use Compress::Zlib;
 
 my $scripts = "$ENV{TESTDIR}/scripts";
-my $node = PostgreSQL::Test::Cluster->new('report');
-$node->init;
-$node->append_conf('postgresql.conf', "timezone = 'UTC'\n");
-$node->start;
-
-$node->safe_psql('postgres', 'CREATE DATABASE csp_demo');
-my ($rc, $out, $err) = $node->psql('csp_demo', undef,
-	extra_params => ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', "$scripts/demo.sql"]);
-is($rc, 0, 'the demo history loads') or diag($err);
+my $node = CspHistory::demo_node('report');
 
 # Queries "as of" the demo's last instant, as the report sees it.
 my $as_of = $node->safe_psql('csp_demo', 'SELECT max(at) FROM demo.stream');

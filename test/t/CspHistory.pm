@@ -1,9 +1,12 @@
 # The billing history the upgrade tests replay (t/004_upgrade_path.pl,
 # t/006_upgrade_with_data.pl): set-up and January on one side of an update,
-# February and March on the other.  psql scripts, run by safe_psql.
+# February and March on the other.  psql scripts, run by safe_psql.  And
+# demo_node: a node with the demo history, for the finance-file tests.
 package CspHistory;
 use strict;
 use warnings;
+use PostgreSQL::Test::Cluster;
+use Test::More ();
 
 # Two billing accounts (an NCE and a legacy profile), two partners, E3/E5 with
 # an upgrade path and a USD-priced SaaS product, 24 customers with three
@@ -82,6 +85,24 @@ SELECT csp.void_and_rebill(invoice_number, po_number => 'PO-2')
 SELECT format('SET csp.clock = %L', d + time '00:05'), 'SELECT csp.tick()'
   FROM generate_series(date '2025-03-20', date '2025-04-13', interval '1 day') d ORDER BY d \gexec
 };
+}
+
+# A node with the demo history (scripts/demo.sql, copied next to the tests
+# as TESTDIR/scripts) loaded into database csp_demo, for the tests of the
+# finance files (t/008_finance_files.pl, t/010_report.pl).  Passes a test
+# when the history loads.
+sub demo_node
+{
+	my ($name) = @_;
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	$node->init;
+	$node->append_conf('postgresql.conf', "timezone = 'UTC'\n");
+	$node->start;
+	$node->safe_psql('postgres', 'CREATE DATABASE csp_demo');
+	my ($rc, $out, $err) = $node->psql('csp_demo', undef,
+		extra_params => ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', "$ENV{TESTDIR}/scripts/demo.sql"]);
+	Test::More::is($rc, 0, 'the demo history loads') or Test::More::diag($err);
+	return $node;
 }
 
 1;
