@@ -257,7 +257,8 @@ TakeBatch(const CspJob *job, SPITupleTable *rows, uint64 n, CspJobBatch *batch, 
 
 /*
  * ANALYZEs the tables of the schema that have never been analyzed and hold
- * at least CSP_ANALYZE_MIN_BYTES, with a NOTICE for each.  "Never analyzed"
+ * at least CSP_ANALYZE_MIN_BYTES, with a NOTICE for each; not csp.audit_log,
+ * which the jobs only append to (no plan of theirs reads it).  "Never analyzed"
  * is "no pg_statistic row for its first column" (the key every table leads
  * with): pg_restore and pg_upgrade bring no statistics, while CREATE INDEX
  * has already set reltuples, so reltuples < 0 would not tell.  The
@@ -279,7 +280,7 @@ AnalyzeNeverAnalyzed(const CspJob *job)
 	static CspPlan candidates = {
 		"SELECT c.oid, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname)"
 		"  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-		" WHERE n.nspname = 'csp' AND c.relkind = 'r'"
+		" WHERE n.nspname = 'csp' AND c.relkind = 'r' AND c.relname <> 'audit_log'"
 		"   AND pg_catalog.pg_relation_size(c.oid) >= $1"
 		" ORDER BY c.relname",
 		1, {INT8OID}, NULL, 0
