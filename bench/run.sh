@@ -9,6 +9,16 @@
 # Each measurement times the extension and the "floor" (the simplest plain-SQL
 # statement doing the same minimal work, on full copies of the same tables) in one run
 # on one server, and prints ratio = extension / floor (B3: TPS ratio).
+# Issue 15 adds, in the same run:
+#  - "vs bare floor" rows: the same rows written by the plainest SQL on bare
+#    copies (CREATE TABLE ... (LIKE csp.x INCLUDING DEFAULTS): no indexes,
+#    CHECK constraints, foreign keys or triggers), i.e. what the writes cost
+#    with nothing else;
+#  - the plan cliffs as ratios: the jobs on a freshly restored database before
+#    ANALYZE against after ANALYZE, and row-level security (a group role's and
+#    a profile-limited role's count of the ledger against a superuser's).
+#    BENCH_CLIFF=0 skips the restore cliff (default: on for small and medium,
+#    off for large, where two restores take longer than the rest of the run).
 # The table is written to bench/results-$SCALE.md (copy it into results.md).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -50,6 +60,14 @@ GEN_S=$(echo "$(date +%s.%N) - $t0" | bc)
     || ' profiles, ' || (SELECT count(*) FROM csp.charge) || ' ledger lines, '
     || (SELECT count(*) FROM csp.invoice) || ' invoices'" | sed 's/^/bench: /'
 log "generated in ${GEN_S}s"
+BENCH_CLIFF=${BENCH_CLIFF:-$([ "$SCALE" = large ] && echo 0 || echo 1)}
+if [ "$BENCH_CLIFF" = 1 ]; then
+    # the database as generated, for the restore cliff at the end (pg_dump's
+    # warnings about the circular foreign keys of config tables go to the log)
+    t0=$(date +%s.%N)
+    pg_dump -Fc -f "$CSP_TMPDIR/bench.dump" "$PGDATABASE" 2>"$CSP_TMPDIR/pg_dump.log"
+    log "dumped for the restore cliff in $(echo "$(date +%s.%N) - $t0" | bc | cut -d. -f1)s"
+fi
 
 # ---------------------------------------------------------------- floors' tables
 # The floors work on full copies of the real tables (same rows, columns, CHECK
@@ -65,6 +83,16 @@ CREATE TABLE bench.lot_copy (LIKE csp.seat_lot INCLUDING ALL);
 INSERT INTO bench.lot_copy SELECT * FROM csp.seat_lot;
 CREATE TABLE bench.audit_copy (LIKE csp.audit_log INCLUDING ALL);
 VACUUM ANALYZE bench.sub_copy, bench.charge_copy, bench.lot_copy, bench.audit_copy;
+-- the bare floors' copies: the same rows with nothing else (plain LIKE: no
+-- indexes, CHECK constraints, foreign keys or triggers; the defaults only,
+-- for the columns the floors leave to them)
+CREATE TABLE bench.bare_sub (LIKE csp.subscription INCLUDING DEFAULTS);
+INSERT INTO bench.bare_sub SELECT * FROM csp.subscription;
+CREATE TABLE bench.bare_charge (LIKE csp.charge INCLUDING DEFAULTS);
+INSERT INTO bench.bare_charge SELECT * FROM csp.charge;
+CREATE TABLE bench.bare_invoice (invoice_number text, billing_account_id bigint, billing_profile_id bigint,
+                                 currency text, total numeric);
+VACUUM ANALYZE bench.bare_sub, bench.bare_charge, bench.bare_invoice;
 SQL
 
 # ---------------------------------------------------------------- B2 renewal day
@@ -94,6 +122,30 @@ INSERT INTO bench.result (op, n, floor_s, goal)
 SELECT 'B2 renewal day',
        (SELECT count(*) FROM csp.subscription WHERE term_end < '2026-01-01' AND status IN ('active', 'suspended')),
        :floor_s, '<= 1.5';
+CHECKPOINT;
+-- the bare floor (issue 15): the same UPDATE of the terms and INSERT of the
+-- renew lines on the bare copies
+BEGIN;
+SELECT bench.time($f$
+  WITH renewed AS (
+    UPDATE bench.bare_sub SET term_start = term_end + 1,
+           term_end = (term_end + interval '1 year')::date, term_started_at = csp.now(),
+           cancellation_allowed_until = csp.now() + interval '7 days', next_charge_date = term_end + 32
+     WHERE term_end < '2026-01-01' AND status IN ('active', 'suspended')
+     RETURNING *)
+  INSERT INTO bench.bare_charge (billing_account_id, billing_profile_id, invoice_section_id, partner_id,
+         customer_id, subscription_id, sku_id, charge_type, charge_start, charge_end, cycle_start, posted_at,
+         quantity, unit_price, days_charged, days_in_cycle, amount, currency, pricing_currency, fx_rate,
+         reference_id)
+  SELECT billing_account_id, billing_profile_id, invoice_section_id, partner_id, customer_id,
+         subscription_id, sku_id, 'renew', term_start, term_start + 30, term_start, csp.now(), quantity,
+         unit_price, 31, 31, quantity * unit_price, currency, pricing_currency, 1, gen_random_uuid()
+    FROM renewed$f$) AS bare_s \gset
+ROLLBACK;
+INSERT INTO bench.result (op, n, floor_s, goal, note)
+SELECT 'B2 renewal day vs bare floor', n, :bare_s, '<= 3',
+       'bare floor = UPDATE of the terms + INSERT of the renew lines on copies without indexes, CHECKs, foreign keys or triggers'
+  FROM bench.result WHERE op = 'B2 renewal day';
 CHECKPOINT;
 -- attribution: the floor plus the rows the extension must also write per renewal:
 -- the seat lot (R5.2) and the two audit rows with the whole row before/after as jsonb
@@ -141,6 +193,8 @@ SELECT pg_backend_pid() AS pid \gset
 UPDATE bench.result SET ext_s = bench.time('SELECT csp.run_renewals()') WHERE op = 'B2 renewal day';
 UPDATE bench.result SET floor_s = ext_s, ext_s = (SELECT ext_s FROM bench.result WHERE op = 'B2 renewal day')
  WHERE op = 'B2 renewal day (cause)';
+UPDATE bench.result SET ext_s = (SELECT ext_s FROM bench.result WHERE op = 'B2 renewal day')
+ WHERE op = 'B2 renewal day vs bare floor';
 \setenv B2PID :pid
 \! grep -E '^(VmHWM|RssShmem)' /proc/$B2PID/status > $CSP_TMPDIR/b2_rss
 SQL
@@ -172,6 +226,25 @@ CREATE FUNCTION bench.b1_floor() RETURNS void LANGUAGE sql AS $f$
    WHERE c.billing_account_id = inv.billing_account_id AND c.billing_profile_id = inv.billing_profile_id
      AND c.currency = inv.currency AND c.invoice_number IS NULL AND c.posted_at < '2026-01-01'
 $f$;
+-- the bare floor (issue 15): the same GROUP BY and UPDATE on the bare copies
+CREATE FUNCTION bench.b1_bare() RETURNS void LANGUAGE sql AS $f$
+  WITH inv AS (
+    INSERT INTO bench.bare_invoice
+    SELECT 'G' || lpad(nextval('csp.invoice_number_seq')::text, 9, '0'), billing_account_id,
+           billing_profile_id, currency, sum(amount)
+      FROM bench.bare_charge WHERE invoice_number IS NULL AND posted_at < '2026-01-01'
+     GROUP BY billing_account_id, billing_profile_id, currency
+    RETURNING *)
+  UPDATE bench.bare_charge c SET invoice_number = inv.invoice_number
+    FROM inv
+   WHERE c.billing_account_id = inv.billing_account_id AND c.billing_profile_id = inv.billing_profile_id
+     AND c.currency = inv.currency AND c.invoice_number IS NULL AND c.posted_at < '2026-01-01'
+$f$;
+VACUUM ANALYZE bench.bare_charge;
+CHECKPOINT;
+BEGIN;
+SELECT bench.time('SELECT bench.b1_bare()') AS bare_s \gset
+ROLLBACK;
 VACUUM ANALYZE bench.charge_copy;
 CHECKPOINT;
 -- the floor, rolled back so that the attribution below starts from the same rows
@@ -182,6 +255,10 @@ INSERT INTO bench.result (op, n, floor_s, goal)
 SELECT 'B1 month close',
        (SELECT count(*) FROM csp.charge WHERE invoice_number IS NULL AND posted_at < '2026-01-01'),
        :floor_s, '<= 1.5';
+INSERT INTO bench.result (op, n, floor_s, goal, note)
+SELECT 'B1 month close vs bare floor', n, :bare_s, '<= 2',
+       'bare floor = INSERT of the invoices by GROUP BY of the unbilled lines + UPDATE of the lines with their invoice number, on copies without indexes, CHECKs, foreign keys or triggers'
+  FROM bench.result WHERE op = 'B1 month close';
 -- attribution: the same floor with the ledger's integrity machinery, the
 -- foreign key from each line to its invoice and the C ledger trigger that
 -- allows only the attaching of an unbilled line
@@ -206,7 +283,7 @@ SET csp.clock = '2026-01-01 00:10+00';
 SELECT pg_backend_pid() AS pid \gset
 UPDATE bench.result SET ext_s = bench.time('SELECT csp.run_invoicing()') WHERE op = 'B1 month close';
 UPDATE bench.result SET ext_s = (SELECT ext_s FROM bench.result WHERE op = 'B1 month close')
- WHERE op = 'B1 month close (cause)';
+ WHERE op IN ('B1 month close (cause)', 'B1 month close vs bare floor');
 \setenv B1PID :pid
 \! grep -E '^(VmHWM|RssShmem)' /proc/$B1PID/status > $CSP_TMPDIR/b1_rss
 SQL
@@ -253,9 +330,34 @@ SQL
 # ---------------------------------------------------------------- the month's cycle charges
 # what pg_cron runs on the 1st besides renewals and invoicing (not a goal of
 # issue 7; done before B3 so that B3's calls do not catch up January's cycles)
-log "run_cycle_charges('2026-01-01') (not a goal; before B3): $("${PSQL[@]}" -c "SET csp.clock = '2026-01-01 00:20+00'" \
-    -c "SELECT count(*) FROM csp.subscription WHERE next_charge_date <= '2026-01-01' AND status IN ('active', 'suspended')" \
-    -c "SELECT bench.time('SELECT csp.run_cycle_charges()')" | paste -sd ' ' | awk '{print $1 " cycles charged in " $2 " s"}')"
+"${PSQL[@]}" <<'SQL'
+SET csp.clock = '2026-01-01 00:20+00';
+CHECKPOINT;
+-- the bare floor (issue 15): INSERT of one cycleCharge line per subscription
+-- charged, on the bare copies (the subscriptions as generated: renewal day
+-- moved only the renewed ones, which owe no cycle today)
+BEGIN;
+SELECT bench.time($f$
+  INSERT INTO bench.bare_charge (billing_account_id, billing_profile_id, invoice_section_id, partner_id,
+         customer_id, subscription_id, sku_id, charge_type, charge_start, charge_end, cycle_start, posted_at,
+         quantity, unit_price, days_charged, days_in_cycle, amount, currency, pricing_currency, fx_rate,
+         reference_id)
+  SELECT billing_account_id, billing_profile_id, invoice_section_id, partner_id, customer_id,
+         subscription_id, sku_id, 'cycleCharge', next_charge_date,
+         (next_charge_date + interval '1 month')::date - 1, next_charge_date, csp.now(), quantity,
+         unit_price, 31, 31, quantity * unit_price, currency, pricing_currency, 1, gen_random_uuid()
+    FROM bench.bare_sub
+   WHERE next_charge_date <= '2026-01-01' AND status IN ('active', 'suspended')$f$) AS bare_s \gset
+ROLLBACK;
+INSERT INTO bench.result (op, n, floor_s, goal, note)
+SELECT 'Cycle charges vs bare floor',
+       (SELECT count(*) FROM csp.subscription WHERE next_charge_date <= '2026-01-01' AND status IN ('active', 'suspended')),
+       :bare_s, '<= 3',
+       'csp.run_cycle_charges on 2026-01-01 (not a goal of issue 7); bare floor = INSERT of the cycleCharge lines on a copy without indexes, CHECKs, foreign keys or triggers';
+CHECKPOINT;
+UPDATE bench.result SET ext_s = bench.time('SELECT csp.run_cycle_charges()') WHERE op = 'Cycle charges vs bare floor';
+SQL
+log "run_cycle_charges('2026-01-01'): $("${PSQL[@]}" -c "SELECT n || ' cycles charged in ' || ext_s || ' s' FROM bench.result WHERE op = 'Cycle charges vs bare floor'")"
 
 # ---------------------------------------------------------------- B3 OLTP
 log "B3 OLTP: pgbench -c 2, csp.change_quantity/csp.purchase vs built-in tpcb-like (${PGBENCH_SECONDS}s each)"
@@ -280,6 +382,9 @@ SELECT csp.change_quantity(s.subscription_id, s.quantity + :q) FROM csp.subscrip
 SELECT csp.purchase(customer_id => (SELECT customer_id FROM bench.oltp_cust WHERE n = :c), sku_id => 'BENCH-E3', quantity => :q);
 EOF
 chmod a+r "$CSP_TMPDIR/csp.pgbench"
+# issue 15's seat change: change_quantity alone, against tpcb-like
+head -n 4 "$CSP_TMPDIR/csp.pgbench" >"$CSP_TMPDIR/cq.pgbench"
+chmod a+r "$CSP_TMPDIR/cq.pgbench"
 # attribution: the rows one B3 transaction writes, as plain SQL on the floors'
 # copies (no API checks, triggers or foreign keys): the seat increase updates
 # the subscription (quantity, update count) and adds a seat lot and its charge;
@@ -315,11 +420,101 @@ run_pgbench() {
 TPS_FLOOR=$(run_pgbench tpcb)
 TPS_EXT=$(run_pgbench csp -f "$CSP_TMPDIR/csp.pgbench")
 TPS_WRITES=$(run_pgbench writes -f "$CSP_TMPDIR/writes.pgbench")
+TPS_CQ=$(run_pgbench cq -f "$CSP_TMPDIR/cq.pgbench")
 "${PSQL[@]}" -c "ALTER DATABASE csp_test RESET csp.clock" \
     -c "INSERT INTO bench.result (op, n, ext_s, floor_s, goal, note) VALUES ('B3 OLTP (TPS, 2 clients)',
         $PGBENCH_SECONDS, ${TPS_EXT:-0}, ${TPS_FLOOR:-0}, '>= 1.0', 'ext = change_quantity + purchase per txn; floor = tpcb-like')" \
     -c "INSERT INTO bench.result (op, n, ext_s, floor_s, goal, note) VALUES ('B3 OLTP (cause)',
-        $PGBENCH_SECONDS, ${TPS_EXT:-0}, ${TPS_WRITES:-0}, '-', 'floor = the same rows written as plain SQL on the copies (a subscription update, 2 seat lots, 2 charges, a subscription insert, 4 audit rows with whole-row jsonb), without the API''s checks, triggers and foreign keys')"
+        $PGBENCH_SECONDS, ${TPS_EXT:-0}, ${TPS_WRITES:-0}, '-', 'floor = the same rows written as plain SQL on the copies (a subscription update, 2 seat lots, 2 charges, a subscription insert, 4 audit rows with whole-row jsonb), without the API''s checks, triggers and foreign keys')" \
+    -c "INSERT INTO bench.result (op, n, ext_s, floor_s, goal, note) VALUES ('B3 change_quantity vs bare floor (tpcb-like)',
+        $PGBENCH_SECONDS, ${TPS_CQ:-0}, ${TPS_FLOOR:-0}, '>= 0.5', 'ext = one csp.change_quantity (+1..3 seats) per txn; floor = pgbench''s built-in tpcb-like, the bare floor of a one-row OLTP write')"
+
+# ---------------------------------------------------------------- cliff: row-level security
+# Every ledger line counted (fastest of 7) by the superuser (bypasses RLS), by a
+# login role of a group role holding no profile role (sees every profile
+# through the policies), and by a profile-limited role (one profile).
+log "cliff: row-level security, count(*) of csp.charge as superuser, group role and profile-limited role"
+"${PSQL[@]}" <<'SQL'
+SET client_min_messages = warning;
+SET csp.clock = '2026-01-02 12:00+00';
+CREATE ROLE bench_group LOGIN IN ROLE csp_reader;
+CREATE ROLE bench_limited LOGIN;
+SELECT csp.grant_profile_role(1, 'bench_limited', 'reader');
+GRANT USAGE ON SCHEMA bench TO bench_group, bench_limited;
+RESET csp.clock;
+-- the three roles take turns, 7 rounds, and each keeps its fastest: a load
+-- that comes and goes on the machine weighs on all three alike
+CREATE TEMP TABLE t (who text PRIMARY KEY, n bigint, charge_s numeric, items_s numeric);
+GRANT ALL ON t TO PUBLIC;
+DO $$
+DECLARE
+    r text;
+BEGIN
+    FOR i IN 1 .. 7 LOOP
+        FOREACH r IN ARRAY ARRAY['superuser', 'bench_group', 'bench_limited'] LOOP
+            IF r <> 'superuser' THEN EXECUTE format('SET ROLE %I', r); END IF;
+            INSERT INTO t AS o
+            SELECT r, (SELECT count(*) FROM csp.charge), bench.time('SELECT count(*) FROM csp.charge'),
+                   bench.time('SELECT count(*) FROM csp.line_items')
+            ON CONFLICT (who) DO UPDATE SET charge_s = least(o.charge_s, excluded.charge_s),
+                                            items_s = least(o.items_s, excluded.items_s);
+            RESET ROLE;
+        END LOOP;
+    END LOOP;
+END $$;
+INSERT INTO bench.result (op, n, ext_s, floor_s, goal, note)
+SELECT 'cliff: RLS group role / superuser', s.n, g.charge_s, s.charge_s, '<= 2',
+       'count(*) of every csp.charge row, fastest of 7 taken in turns: a login role in csp_reader holding no profile role (' || g.n
+       || ' rows seen) against the superuser, who bypasses row-level security'
+  FROM t s, t g WHERE s.who = 'superuser' AND g.who = 'bench_group';
+INSERT INTO bench.result (op, n, ext_s, floor_s, goal, note)
+SELECT 'cliff: RLS group role / superuser (line_items)', s.n, g.items_s, s.items_s, '<= 2',
+       'count(*) of csp.line_items (the view joins the customer; its tables'' policies apply to the group role)'
+  FROM t s, t g WHERE s.who = 'superuser' AND g.who = 'bench_group';
+INSERT INTO bench.result (op, n, ext_s, floor_s, goal, note)
+SELECT 'cliff: RLS profile-limited role / superuser', s.n, l.charge_s, s.charge_s, '-',
+       'count(*) of csp.charge by a role holding reader on one billing profile (' || l.n
+       || ' rows seen), against the superuser counting every row'
+  FROM t s, t l WHERE s.who = 'superuser' AND l.who = 'bench_limited';
+SQL
+
+# ---------------------------------------------------------------- cliff: tick after pg_restore
+# The database as generated (dumped above), restored twice: the jobs of
+# 2026-01-01 (what csp.tick() runs: renewals, cycle charges, invoicing, as of
+# one instant) timed on the first restore before any ANALYZE, and on the
+# second after ANALYZE.  pg_restore runs no ANALYZE; autovacuum is off for
+# this step so that nothing analyzes in between.
+if [ "$BENCH_CLIFF" = 1 ]; then
+    log "cliff: the jobs of 2026-01-01 on a restored database, before and after ANALYZE"
+    "${PSQL[@]}" -c "ALTER SYSTEM SET autovacuum = off" -c "SELECT pg_reload_conf()" >/dev/null
+    cliff_jobs() {
+        local db=$1 t0
+        t0=$(date +%s.%N)
+        "${PSQL[@]}" -c "CREATE DATABASE $db"
+        pg_restore -d "$db" "$CSP_TMPDIR/bench.dump" 2>>"$CSP_TMPDIR/pg_restore.log"
+        log "  restored $db in $(echo "$(date +%s.%N) - $t0" | bc | cut -d. -f1)s" >&2
+        if [ "$db" = bench_analyzed ]; then "${PSQL[@]}" -d "$db" -c "ANALYZE"; fi
+        "${PSQL[@]}" -d "$db" -c "CHECKPOINT"
+        # one line: tables of csp with statistics, then the three jobs' seconds
+        "${PSQL[@]}" -F ' ' -d "$db" -c "SET client_min_messages = warning" -c "SET csp.clock = '2026-01-01 00:05+00'" -c "
+            SELECT (SELECT count(DISTINCT starelid) FROM pg_statistic s JOIN pg_class c ON c.oid = s.starelid
+                     WHERE c.relnamespace = 'csp'::regnamespace),
+                   bench.time('SELECT csp.run_renewals()'), bench.time('SELECT csp.run_cycle_charges()'),
+                   bench.time('SELECT csp.run_invoicing()')"
+        "${PSQL[@]}" -c "DROP DATABASE $db"
+    }
+    cliff_jobs bench_raw >"$CSP_TMPDIR/cliff_raw"
+    cliff_jobs bench_analyzed >"$CSP_TMPDIR/cliff_analyzed"
+    read -r RAW_STATS RAW_REN RAW_CYC RAW_INV <"$CSP_TMPDIR/cliff_raw"
+    read -r AN_STATS AN_REN AN_CYC AN_INV <"$CSP_TMPDIR/cliff_analyzed"
+    "${PSQL[@]}" -c "ALTER SYSTEM RESET autovacuum" -c "SELECT pg_reload_conf()" >/dev/null
+    "${PSQL[@]}" -c "INSERT INTO bench.result (op, n, ext_s, floor_s, goal, note)
+        VALUES ('cliff: tick before ANALYZE / after', $NSUBS, $RAW_REN + $RAW_CYC + $RAW_INV,
+                $AN_REN + $AN_CYC + $AN_INV, '<= 2',
+                'the jobs of 2026-01-01 (renewals, cycle charges, invoicing) on the generated database restored by pg_restore: '
+                || 'before ANALYZE (tables of csp with statistics: $RAW_STATS) renewals $RAW_REN s, cycle charges $RAW_CYC s, invoicing $RAW_INV s; '
+                || 'after ANALYZE ($AN_STATS tables) $AN_REN s, $AN_CYC s, $AN_INV s')"
+fi
 
 if [ "${BENCH_PROFILE:-}" = 1 ]; then
     "${PSQL[@]}" -F ' | ' -c "SELECT calls, round(total_exec_time::numeric, 1) AS ms, left(regexp_replace(query, '\s+', ' ', 'g'), 220)
@@ -346,7 +541,7 @@ SELECT '', op, n,
 echo
 "${PSQL[@]}" -c "SELECT '- ' || op || ': ' || note FROM bench.result WHERE note IS NOT NULL ORDER BY op"
 echo
-echo "Time per item: $("${PSQL[@]}" -c "SELECT string_agg(op || ' ' || round(1e6 * ext_s / nullif(n, 0), 1) || ' us (floor ' || round(1e6 * floor_s / nullif(n, 0), 1) || ' us)', '; ' ORDER BY op) FROM bench.result WHERE op ~ '^B[12]'")"
+echo "Time per item: $("${PSQL[@]}" -c "SELECT string_agg(op || ' ' || round(1e6 * ext_s / nullif(n, 0), 1) || ' us (floor ' || round(1e6 * floor_s / nullif(n, 0), 1) || ' us)', '; ' ORDER BY op) FROM bench.result WHERE op ~ '^(B[12]|Cycle)'")"
 } | tee "$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
 log "written bench/$OUT"

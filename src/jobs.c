@@ -21,6 +21,11 @@
  * - Everything a batch allocates lives in a context reset per batch, and
  *   each piece of work has an SPI connection of its own: memory does not
  *   grow with the number of items.
+ * - Before the first batch, every table of the schema big enough to matter
+ *   that has no statistics is analyzed (AnalyzeNeverAnalyzed): pg_restore
+ *   and pg_upgrade leave none, and the kept generic plans built without
+ *   them chose joins and indexes that made the jobs twice as slow or worse
+ *   until autovacuum came by (issue 15, "cliff: tick before ANALYZE").
  *
  * src/jobs.c
  *
@@ -29,11 +34,16 @@
 #include "csp_billing.h"
 
 #include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "lib/stringinfo.h"
+#include "storage/lmgr.h"
+#include "storage/lockdefs.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
+#include "utils/syscache.h"
 
 #include "jobs.h"
 
@@ -234,6 +244,81 @@ TakeBatch(const CspJob *job, SPITupleTable *rows, uint64 n, CspJobBatch *batch, 
 	memset(batch->done, 0, sizeof(bool) * n);
 }
 
+/*
+ * Tables smaller than this are left to autovacuum: below a megabyte the
+ * planner's estimates from the table's size alone choose the same plans,
+ * and the regression suites' tables stay out of it.
+ */
+#define CSP_ANALYZE_MIN_BYTES (1024 * 1024)
+
+/* columns of the candidate statement in AnalyzeNeverAnalyzed */
+#define Anum_candidate_oid		1
+#define Anum_candidate_name		2
+
+/*
+ * ANALYZEs the tables of the schema that have never been analyzed and hold
+ * at least CSP_ANALYZE_MIN_BYTES, with a NOTICE for each; not csp.audit_log,
+ * which the jobs only append to (no plan of theirs reads it).  "Never analyzed"
+ * is "no pg_statistic row for its first column" (the key every table leads
+ * with): pg_restore and pg_upgrade bring no statistics, while CREATE INDEX
+ * has already set reltuples, so reltuples < 0 would not tell.  The
+ * syscache is read directly, since pg_statistic is not readable by every
+ * job owner.
+ *
+ * ANALYZE takes SHARE UPDATE EXCLUSIVE on the table until the job's
+ * transaction ends.  The lock is tried first: a table that a second runner,
+ * autovacuum or a VACUUM holds is skipped rather than waited for (the
+ * runners would otherwise take turns for the whole job, and whoever holds
+ * it is already gathering its statistics).  Analyzing within the job's
+ * transaction makes the new statistics visible to it at once, and the
+ * pg_class update invalidates this backend's kept plans on the table, so
+ * they are planned again with them.
+ */
+static void
+AnalyzeNeverAnalyzed(const CspJob *job)
+{
+	static CspPlan candidates = {
+		"SELECT c.oid, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname)"
+		"  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+		" WHERE n.nspname = 'csp' AND c.relkind = 'r' AND c.relname <> 'audit_log'"
+		"   AND pg_catalog.pg_relation_size(c.oid) >= $1"
+		" ORDER BY c.relname",
+		1, {INT8OID}, NULL, 0
+	};
+	Datum		min_bytes = Int64GetDatum(CSP_ANALYZE_MIN_BYTES);
+	SPITupleTable *rows;
+	uint64		n,
+				i;
+
+	csp_spi_run(&candidates, &min_bytes, NULL, true, 0);
+	rows = SPI_tuptable;
+	n = SPI_processed;
+	for (i = 0; i < n; i++)
+	{
+		bool		isnull;
+		Oid			relid = DatumGetObjectId(SPI_getbinval(rows->vals[i], rows->tupdesc,
+														   Anum_candidate_oid, &isnull));
+		char	   *name = SPI_getvalue(rows->vals[i], rows->tupdesc, Anum_candidate_name);
+		StringInfoData sql;
+
+		if (SearchSysCacheExists3(STATRELATTINH, ObjectIdGetDatum(relid),
+								  Int16GetDatum(1), BoolGetDatum(false)))
+			continue;
+		if (!ConditionalLockRelationOid(relid, ShareUpdateExclusiveLock))
+			continue;
+		/* a utility statement, run once: not worth a kept plan */
+		initStringInfo(&sql);
+		appendStringInfo(&sql, "ANALYZE %s", name);
+		if (SPI_execute(sql.data, false, 0) < 0)
+			elog(ERROR, "could not run \"%s\"", sql.data);
+		ereport(NOTICE,
+				(errmsg("%s: analyzed %s (never analyzed)", job->action, name),
+				 errdetail("A table without statistics (after pg_restore or pg_upgrade) gets plans that can make the job twice as slow or more.")));
+		pfree(sql.data);
+	}
+	SPI_freetuptable(rows);
+}
+
 int64
 csp_run_job(const CspJob *job, TimestampTz as_of, void *arg)
 {
@@ -257,6 +342,7 @@ csp_run_job(const CspJob *job, TimestampTz as_of, void *arg)
 	position[1] = Int32GetDatum(job->batch_size);
 	FirstKeys(job, due, position + 2);
 
+	AnalyzeNeverAnalyzed(job);
 	csp_set_job_instant(as_of);
 	PG_TRY();
 	{
