@@ -290,7 +290,8 @@ AnalyzeNeverAnalyzed(const CspJob *job)
 	uint64		n,
 				i;
 
-	csp_spi_run(&candidates, &min_bytes, NULL, true, 0);
+	/* not a plain read: pg_relation_size is VOLATILE */
+	csp_spi_run(&candidates, &min_bytes, NULL, false, 0);
 	rows = SPI_tuptable;
 	n = SPI_processed;
 	for (i = 0; i < n; i++)
@@ -309,7 +310,7 @@ AnalyzeNeverAnalyzed(const CspJob *job)
 		/* a utility statement, run once: not worth a kept plan */
 		initStringInfo(&sql);
 		appendStringInfo(&sql, "ANALYZE %s", name);
-		if (SPI_execute(sql.data, false, 0) < 0)
+		if (SPI_execute(sql.data, false, 0) != SPI_OK_UTILITY)
 			elog(ERROR, "could not run \"%s\"", sql.data);
 		ereport(NOTICE,
 				(errmsg("%s: analyzed %s (never analyzed)", job->action, name),
