@@ -35,6 +35,7 @@ log() { printf 'bench: %s %s\n' "$(date -u +%T)" "$*"; }
 OUT=results-$SCALE.md
 # the cluster owner writes nothing here; results are written by the caller
 
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)	# other work on the machine, for the report
 log "SCALE=$SCALE: $NSUBS subscriptions"
 # shared_buffers stays at its default (128MB): the B1 backend's RSS counts the shared buffers it touched
 "${PSQL[@]}" -c "ALTER SYSTEM SET work_mem = '16MB'" \
@@ -520,7 +521,7 @@ MACHINE="$(nproc) cores, $(free -h | awk '/^Mem:/ {print $2}') RAM, PostgreSQL $
 {
 echo "### SCALE=$SCALE ($NSUBS subscriptions), $(date -u +%F)"
 echo
-echo "Machine: $MACHINE. Generation: ${GEN_S%.*} s."
+echo "Machine: $MACHINE. Generation: ${GEN_S%.*} s. Load average at start: $LOAD0; at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
 echo
 echo "| operation | N | time | floor | ratio | goal | machine |"
 echo "|---|---:|---:|---:|---:|---|---|"
