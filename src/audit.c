@@ -42,6 +42,14 @@ PG_FUNCTION_INFO_V1(csp_audit_trigger);
 /* The API action under way in this transaction, set by csp_begin_action. */
 static const char *current_action = NULL;
 
+/*
+ * Set around a statement that moves a subscription's event clock in the
+ * same UPDATE as the change it records (csp_store_change_quantity): the
+ * clock then counts as unchanged in the audit row, as it did when the
+ * event was recorded by an UPDATE of its own (OnlyEventClockMoved).
+ */
+static bool event_clock_as_recorded = false;
+
 /* One kept INSERT plan per audited table: its row type differs. */
 typedef struct AuditPlanEntry
 {
@@ -81,6 +89,7 @@ ResetActionAtTransactionEnd(XactEvent event, void *arg)
 		event == XACT_EVENT_PREPARE)
 	{
 		current_action = NULL;
+		event_clock_as_recorded = false;
 		ForgetBuffers();
 	}
 }
@@ -114,6 +123,13 @@ void
 csp_begin_action(const char *action)
 {
 	current_action = action;
+}
+
+/* See event_clock_as_recorded. */
+void
+csp_audit_event_clock_as_recorded(bool on)
+{
+	event_clock_as_recorded = on;
 }
 
 /*
@@ -284,8 +300,9 @@ AuditJsonb(const AuditedRow *row, const char *idcol, Datum *before, Datum *after
 			v1 = heap_getattr(row->before, i + 1, row->tupdesc, &null1);
 			v2 = heap_getattr(row->after, i + 1, row->tupdesc, &null2);
 			/* binary equality: a value rewritten identically is unchanged */
-			if (null1 != null2 ||
-				(!null1 && !datumIsEqual(v1, v2, att->attbyval, att->attlen)))
+			if ((null1 != null2 ||
+				 (!null1 && !datumIsEqual(v1, v2, att->attbyval, att->attlen))) &&
+				!(event_clock_as_recorded && strcmp(NameStr(att->attname), "last_event_at") == 0))
 				continue;
 			same[nsame++] = CStringGetTextDatum(NameStr(att->attname));
 		}
@@ -657,6 +674,7 @@ DropAbortedAuditRows(SubXactEvent event, SubTransactionId mySubid,
 	(void) arg;
 	if (event != SUBXACT_EVENT_ABORT_SUB)
 		return;
+	event_clock_as_recorded = false;
 	for (i = 0; i < audit_nbuffers; i++)
 	{
 		AuditBuffer *b = &audit_buffers[i];

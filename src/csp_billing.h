@@ -213,6 +213,7 @@ extern char *csp_spi_getcstring(int row, int col);
 extern void csp_audit_init(void);
 extern void csp_begin_action(const char *action);
 extern void csp_end_action(void);
+extern void csp_audit_event_clock_as_recorded(bool on);
 extern bool csp_loading_dump(void);
 
 /* entry.c: the caller, the write checks, the switch to the owner's rights */

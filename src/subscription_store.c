@@ -268,23 +268,43 @@ csp_store_count_update(const CspSubscription *sub)
 	RunOnSubscription(&plan, sub, NULL, NULL, 0);
 }
 
-/* The new quantity; "counted": a change_quantity call, one update (R4.9). */
+/* The new quantity (seats moved by an upgrade or a transfer; not counted, R4.9). */
 void
-csp_store_set_quantity(const CspSubscription *sub, int32 quantity, bool counted)
+csp_store_set_quantity(const CspSubscription *sub, int32 quantity)
 {
-	static CspPlan plain = {
+	static CspPlan plan = {
 		"UPDATE csp.subscription SET quantity = $3"
-		" WHERE billing_account_id = $1 AND subscription_id = $2",
-		3, {INT8OID, UUIDOID, INT4OID}, NULL, 0
-	};
-	static CspPlan count = {
-		"UPDATE csp.subscription SET quantity = $3, update_count = update_count + 1"
 		" WHERE billing_account_id = $1 AND subscription_id = $2",
 		3, {INT8OID, UUIDOID, INT4OID}, NULL, 0
 	};
 	Datum		arg = Int32GetDatum(quantity);
 
-	RunOnSubscription(counted ? &count : &plain, sub, &arg, NULL, 1);
+	RunOnSubscription(&plan, sub, &arg, NULL, 1);
+}
+
+/*
+ * A csp.change_quantity call in one UPDATE (csp_lock_for_change): the new
+ * quantity, one update counted (R4.9) and "event" as the latest event
+ * (NC016).  Its audit row is what the two UPDATEs it replaces wrote: the
+ * event clock is not audited on its own (audit.c, OnlyEventClockMoved), so
+ * it does not show among the changed columns either.
+ */
+void
+csp_store_change_quantity(const CspSubscription *sub, int32 quantity, TimestampTz event)
+{
+	static CspPlan plan = {
+		"UPDATE csp.subscription SET quantity = $3, update_count = update_count + 1,"
+		"       last_event_at = GREATEST(last_event_at, $4)"
+		" WHERE billing_account_id = $1 AND subscription_id = $2",
+		4, {INT8OID, UUIDOID, INT4OID, TIMESTAMPTZOID}, NULL, 0
+	};
+	Datum		args[2];
+
+	args[0] = Int32GetDatum(quantity);
+	args[1] = TimestampTzGetDatum(event);
+	csp_audit_event_clock_as_recorded(true);
+	RunOnSubscription(&plan, sub, args, NULL, 2);
+	csp_audit_event_clock_as_recorded(false);
 }
 
 /* Moves the latest event of a subscription forward to "instant" (NC016). */
