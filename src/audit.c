@@ -65,6 +65,10 @@ static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
 static int	BufferedRows(void);
 static void ForgetBuffers(void);
 static void FlushAuditBuffers(void);
+static void FlushAuditRows(int from, int upto);
+static int	FirstOwnRow(void);
+static void FlushOwnRows(void);
+static void SealStatement(void);
 static void AuditExecutorEnd(QueryDesc *queryDesc);
 static void DropAbortedAuditRows(SubXactEvent event, SubTransactionId mySubid,
 								 SubTransactionId parentSubid, void *arg);
@@ -81,6 +85,7 @@ ResetActionAtTransactionEnd(XactEvent event, void *arg)
 		BufferedRows() > 0)
 	{
 		PushActiveSnapshot(GetTransactionSnapshot());
+		SealStatement();
 		FlushAuditBuffers();
 		PopActiveSnapshot();
 	}
@@ -139,6 +144,8 @@ csp_audit_event_clock_as_recorded(bool on)
 void
 csp_end_action(void)
 {
+	/* the call's audit rows (buffered audit, below) */
+	FlushOwnRows();
 	current_action = NULL;
 }
 
@@ -396,6 +403,8 @@ csp_audit_trigger(PG_FUNCTION_ARGS)
 	values[8] = jsonb_after;
 	nulls[8] = row.after ? ' ' : 'n';
 
+	/* the buffered rows of the statements before come first */
+	FlushOwnRows();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "csp.audit_trigger: SPI_connect failed");
 	if (SPI_execute_plan(AuditPlanFor(row.rel), values, nulls, false, 0) != SPI_OK_INSERT)
@@ -409,17 +418,26 @@ csp_audit_trigger(PG_FUNCTION_ARGS)
  * Buffered audit, for the tables the jobs write in bulk (subscriptions,
  * seat lots, invoices).  The row trigger csp.audit_buffer_trigger('id')
  * turns each changed row into the audit row the immediate trigger would
- * write (who, when, which action, the whole row before/after as jsonb) and
- * keeps it in memory; when the statement that changed the rows ends
- * (ExecutorEnd, after all its triggers have fired), one INSERT writes them
- * all.  A statement that changes a thousand subscriptions thus costs one
- * audit INSERT, not a thousand.
+ * write (who, when, which action, the row before/after as jsonb) and keeps
+ * it in memory.  One INSERT writes the rows kept: when the API call that
+ * changed them ends (csp_end_action), or, outside an API call, when the
+ * statement that changed them ends (ExecutorEnd, after all its triggers
+ * have fired).  A seat change that adds a lot and updates its subscription
+ * thus costs one audit INSERT, and a statement that changes a thousand
+ * subscriptions one, not a thousand.  A long call (a job) writes them
+ * every AUDIT_FLUSH_ROWS rows, so memory stays bounded.
+ *
+ * The rows are written in the order the engine wrote them before calls
+ * were buffered whole: statement by statement, and within one statement
+ * table by table (ExecutorEnd "seals" a statement's rows in that order);
+ * an immediate audit row (csp.audit_trigger) writes the sealed rows before
+ * its own, so audit ids keep the order of the statements.
  *
  * Nothing can be lost: rows buffered in a subtransaction that aborts are
  * dropped with it (they describe changes that were rolled back); rows a
  * statement without an executor left behind (COPY) are written before the
  * transaction commits.  The buffer is emptied at every flush and at
- * transaction end, so memory does not grow with the number of statements.
+ * transaction end.
  *
  * Why not a statement-level trigger: PostgreSQL allocates bookkeeping for
  * AFTER STATEMENT triggers (and transition tables) in the subtransaction's
@@ -429,9 +447,10 @@ csp_audit_trigger(PG_FUNCTION_ARGS)
  */
 typedef struct AuditBuffer
 {
-	Oid			relid;
 	int			n;
+	int			sealed;			/* rows [0, sealed) are of statements that ended */
 	int			capacity;
+	Oid		   *relids;			/* the audited table: object_type */
 	SubTransactionId *subxacts;	/* where each row was buffered */
 	Datum	   *accounts;		/* int8 */
 	bool	   *account_nulls;
@@ -446,60 +465,67 @@ typedef struct AuditBuffer
 	bool	   *after_nulls;
 } AuditBuffer;
 
-#define AUDIT_BUFFER_TABLES 8
+/* a call writes its rows at the latest every this many */
+#define AUDIT_FLUSH_ROWS 1000
 
 static MemoryContext audit_buffer_context = NULL;
-static AuditBuffer audit_buffers[AUDIT_BUFFER_TABLES];
-static int	audit_nbuffers = 0;
+static AuditBuffer audit_buffer;
+static bool audit_flushing = false;
+
 static int
 BufferedRows(void)
 {
-	int			total = 0;
-	int			i;
+	return audit_buffer.n;
+}
 
-	for (i = 0; i < audit_nbuffers; i++)
-		total += audit_buffers[i].n;
-	return total;
+/*
+ * The first of the rows of ended statements that the current
+ * subtransaction (or a child of it) buffered: those it may write.  Rows
+ * of an enclosing (sub)transaction wait for it, so that an abort of this
+ * one cannot take them along.
+ */
+static int
+FirstOwnRow(void)
+{
+	SubTransactionId current = GetCurrentSubTransactionId();
+	int			k = audit_buffer.sealed;
+
+	while (k > 0 && audit_buffer.subxacts[k - 1] >= current)
+		k--;
+	return k;
+}
+
+/* Writes the rows of ended statements that this subtransaction may write. */
+static void
+FlushOwnRows(void)
+{
+	FlushAuditRows(FirstOwnRow(), audit_buffer.sealed);
 }
 
 static void
 ForgetBuffers(void)
 {
-	audit_nbuffers = 0;
+	audit_buffer.n = 0;
+	audit_buffer.sealed = 0;
+	audit_buffer.capacity = 0;
 	if (audit_buffer_context != NULL)
 		MemoryContextReset(audit_buffer_context);
-}
-
-static AuditBuffer *
-BufferFor(Oid relid)
-{
-	AuditBuffer *buffer;
-	int			i;
-
-	for (i = 0; i < audit_nbuffers; i++)
-		if (audit_buffers[i].relid == relid)
-			return &audit_buffers[i];
-	if (audit_nbuffers == AUDIT_BUFFER_TABLES)
-		elog(ERROR, "csp.audit_buffer_trigger: more than %d tables buffered at once",
-			 AUDIT_BUFFER_TABLES);
-	if (audit_buffer_context == NULL)
-		audit_buffer_context = AllocSetContextCreate(TopMemoryContext, "csp audit buffer",
-													 ALLOCSET_DEFAULT_SIZES);
-	buffer = &audit_buffers[audit_nbuffers++];
-	memset(buffer, 0, sizeof(AuditBuffer));
-	buffer->relid = relid;
-	return buffer;
 }
 
 static void
 GrowBuffer(AuditBuffer *b)
 {
 	int			capacity = b->capacity == 0 ? 64 : b->capacity * 2;
-	MemoryContext old = MemoryContextSwitchTo(audit_buffer_context);
+	MemoryContext old;
 
+	if (audit_buffer_context == NULL)
+		audit_buffer_context = AllocSetContextCreate(TopMemoryContext, "csp audit buffer",
+													 ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(audit_buffer_context);
 #define GROW(field, type) \
 	b->field = b->capacity == 0 ? palloc(sizeof(type) * capacity) : \
 		repalloc(b->field, sizeof(type) * capacity)
+	GROW(relids, Oid);
 	GROW(subxacts, SubTransactionId);
 	GROW(accounts, Datum);
 	GROW(account_nulls, bool);
@@ -515,6 +541,25 @@ GrowBuffer(AuditBuffer *b)
 #undef GROW
 	b->capacity = capacity;
 	MemoryContextSwitchTo(old);
+}
+
+/* Row "from" of the buffer moves to position "to". */
+static void
+MoveRow(AuditBuffer *b, int to, int from)
+{
+	b->relids[to] = b->relids[from];
+	b->subxacts[to] = b->subxacts[from];
+	b->accounts[to] = b->accounts[from];
+	b->account_nulls[to] = b->account_nulls[from];
+	b->ats[to] = b->ats[from];
+	b->actors[to] = b->actors[from];
+	b->actions[to] = b->actions[from];
+	b->operations[to] = b->operations[from];
+	b->object_ids[to] = b->object_ids[from];
+	b->befores[to] = b->befores[from];
+	b->before_nulls[to] = b->before_nulls[from];
+	b->afters[to] = b->afters[from];
+	b->after_nulls[to] = b->after_nulls[from];
 }
 
 /*
@@ -555,7 +600,7 @@ Datum
 csp_audit_buffer_trigger(PG_FUNCTION_ARGS)
 {
 	AuditedRow	row;
-	AuditBuffer *b;
+	AuditBuffer *b = &audit_buffer;
 	Datum		jsonb_before = (Datum) 0;
 	Datum		jsonb_after = (Datum) 0;
 	MemoryContext old;
@@ -567,13 +612,13 @@ csp_audit_buffer_trigger(PG_FUNCTION_ARGS)
 	AuditJsonb(&row, ((TriggerData *) fcinfo->context)->tg_trigger->tgargs[0],
 			   &jsonb_before, &jsonb_after);
 
-	b = BufferFor(RelationGetRelid(row.rel));
 	if (b->n == b->capacity)
 		GrowBuffer(b);
 	k = b->n;
 	old = MemoryContextSwitchTo(audit_buffer_context);
 	actor = palloc(sizeof(NameData));
 	namestrcpy(actor, GetUserNameFromId(csp_caller(), false));
+	b->relids[k] = RelationGetRelid(row.rel);
 	b->subxacts[k] = GetCurrentSubTransactionId();
 	b->accounts[k] = row.account;
 	b->account_nulls[k] = row.account_isnull;
@@ -591,64 +636,154 @@ csp_audit_buffer_trigger(PG_FUNCTION_ARGS)
 	return PointerGetDatum(NULL);
 }
 
-/* Writes every buffered audit row, one INSERT per table. */
+/*
+ * The statement that ended: its rows, still in the order their triggers
+ * fired, are put table by table (in the order the tables first appear),
+ * the order in which they were written when each table had a buffer and
+ * an INSERT of its own.
+ */
 static void
-FlushAuditBuffers(void)
+SealStatement(void)
+{
+	AuditBuffer *b = &audit_buffer;
+	int			from = b->sealed;
+	int			i;
+	bool		one_table = true;
+
+	for (i = from + 1; i < b->n && one_table; i++)
+		one_table = b->relids[i] == b->relids[from];
+	if (!one_table)
+	{
+		int			nrows = b->n - from;
+		int			next = b->n;
+		bool	   *taken = palloc0(sizeof(bool) * nrows);
+
+		/* append each table's rows after the end, then move them back */
+		if (b->n + nrows > b->capacity)
+		{
+			while (b->capacity < b->n + nrows)
+				GrowBuffer(b);
+		}
+		for (i = from; i < b->n; i++)
+		{
+			int			j;
+
+			if (taken[i - from])
+				continue;
+			for (j = i; j < b->n; j++)
+				if (!taken[j - from] && b->relids[j] == b->relids[i])
+				{
+					MoveRow(b, next++, j);
+					taken[j - from] = true;
+				}
+		}
+		for (i = 0; i < nrows; i++)
+			MoveRow(b, from + i, b->n + i);
+		pfree(taken);
+	}
+	b->sealed = b->n;
+}
+
+/* Writes the buffered audit rows [from, upto), in one INSERT. */
+static void
+FlushAuditRows(int from, int upto)
 {
 	static CspPlan plan = {
 		"INSERT INTO csp.audit_log (billing_account_id, at, actor, action, operation,"
 		"  object_type, object_id, before, after)"
-		" SELECT u.billing_account_id, u.at, u.actor, u.action, u.operation, $1, u.object_id,"
-		"        u.before, u.after"
-		"   FROM ROWS FROM (pg_catalog.unnest($2::bigint[]), pg_catalog.unnest($3::timestamptz[]),"
-		"                   pg_catalog.unnest($4::name[]), pg_catalog.unnest($5::text[]),"
-		"                   pg_catalog.unnest($6::text[]), pg_catalog.unnest($7::text[]),"
-		"                   pg_catalog.unnest($8::jsonb[]), pg_catalog.unnest($9::jsonb[]))"
-		"        AS u (billing_account_id, at, actor, action, operation, object_id, before, after)",
-		9, {TEXTOID, INT8ARRAYOID, TIMESTAMPTZARRAYOID, NAMEARRAYOID, TEXTARRAYOID,
+		" SELECT u.billing_account_id, u.at, u.actor, u.action, u.operation, u.object_type,"
+		"        u.object_id, u.before, u.after"
+		"   FROM ROWS FROM (pg_catalog.unnest($1::bigint[]), pg_catalog.unnest($2::timestamptz[]),"
+		"                   pg_catalog.unnest($3::name[]), pg_catalog.unnest($4::text[]),"
+		"                   pg_catalog.unnest($5::text[]), pg_catalog.unnest($6::text[]),"
+		"                   pg_catalog.unnest($7::text[]), pg_catalog.unnest($8::jsonb[]),"
+		"                   pg_catalog.unnest($9::jsonb[]))"
+		"        AS u (billing_account_id, at, actor, action, operation, object_type, object_id,"
+		"              before, after)",
+		9, {INT8ARRAYOID, TIMESTAMPTZARRAYOID, NAMEARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
 		TEXTARRAYOID, TEXTARRAYOID, JSONBARRAYOID, JSONBARRAYOID}, NULL, 0
 	};
+	AuditBuffer *b = &audit_buffer;
 	MemoryContext old;
+	Datum		values[9];
+	Datum	   *object_types;
+	Oid			relid = InvalidOid;
+	Datum		relname = (Datum) 0;
 	int			i;
 
-	if (BufferedRows() == 0)
+	int			n = upto - from;
+
+	if (n <= 0 || audit_flushing)
 		return;
 	old = MemoryContextSwitchTo(audit_buffer_context);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "csp audit: SPI_connect failed");
-	for (i = 0; i < audit_nbuffers; i++)
+	object_types = palloc(sizeof(Datum) * n);
+	for (i = from; i < upto; i++)
 	{
-		AuditBuffer *b = &audit_buffers[i];
-		Datum		values[9];
-		char	   *relname;
-		int			n = b->n;
+		if (b->relids[i] != relid)
+		{
+			char	   *name = get_rel_name(b->relids[i]);
 
-		if (n == 0)
-			continue;
-		relname = get_rel_name(b->relid);
-		if (relname == NULL)
-			elog(ERROR, "csp audit: table %u of buffered audit rows is gone", b->relid);
-		values[0] = CStringGetTextDatum(relname);
-		values[1] = csp_array_of(b->accounts, b->account_nulls, n, INT8OID);
-		values[2] = csp_array_of(b->ats, NULL, n, TIMESTAMPTZOID);
-		values[3] = csp_array_of(b->actors, NULL, n, NAMEOID);
-		values[4] = csp_array_of(b->actions, NULL, n, TEXTOID);
-		values[5] = csp_array_of(b->operations, NULL, n, TEXTOID);
-		values[6] = csp_array_of(b->object_ids, NULL, n, TEXTOID);
-		values[7] = csp_array_of(b->befores, b->before_nulls, n, JSONBOID);
-		values[8] = csp_array_of(b->afters, b->after_nulls, n, JSONBOID);
-		/* the rows are in the arrays: this INSERT's own ExecutorEnd finds nothing to do */
-		b->n = 0;
+			if (name == NULL)
+				elog(ERROR, "csp audit: table %u of buffered audit rows is gone", b->relids[i]);
+			relid = b->relids[i];
+			relname = CStringGetTextDatum(name);
+		}
+		object_types[i - from] = relname;
+	}
+	values[0] = csp_array_of(b->accounts + from, b->account_nulls + from, n, INT8OID);
+	values[1] = csp_array_of(b->ats + from, NULL, n, TIMESTAMPTZOID);
+	values[2] = csp_array_of(b->actors + from, NULL, n, NAMEOID);
+	values[3] = csp_array_of(b->actions + from, NULL, n, TEXTOID);
+	values[4] = csp_array_of(b->operations + from, NULL, n, TEXTOID);
+	values[5] = csp_array_of(object_types, NULL, n, TEXTOID);
+	values[6] = csp_array_of(b->object_ids + from, NULL, n, TEXTOID);
+	values[7] = csp_array_of(b->befores + from, b->before_nulls + from, n, JSONBOID);
+	values[8] = csp_array_of(b->afters + from, b->after_nulls + from, n, JSONBOID);
+
+	/* the rows are in the arrays: the INSERT's own ExecutorEnd finds nothing to do */
+	audit_flushing = true;
+	PG_TRY();
+	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "csp audit: SPI_connect failed");
 		csp_spi_run(&plan, values, NULL, false, 0);
 		if (SPI_processed != (uint64) n)
 			elog(ERROR, "csp audit: wrote " UINT64_FORMAT " of %d audit rows", SPI_processed, n);
+		SPI_finish();
 	}
-	SPI_finish();
+	PG_FINALLY();
+	{
+		audit_flushing = false;
+	}
+	PG_END_TRY();
 	MemoryContextSwitchTo(old);
-	ForgetBuffers();
+
+	if (n == b->n)
+		ForgetBuffers();
+	else
+	{
+		/* the rows written go; those of enclosing or unfinished statements stay */
+		for (i = upto; i < b->n; i++)
+			MoveRow(b, i - n, i);
+		b->n -= n;
+		b->sealed = b->sealed >= upto ? b->sealed - n : Min(b->sealed, from);
+	}
 }
 
-/* A statement's audit rows are written when it ends, after all its triggers. */
+/* Writes every buffered audit row (before commit). */
+static void
+FlushAuditBuffers(void)
+{
+	FlushAuditRows(0, audit_buffer.n);
+}
+
+/*
+ * A statement ended, after all its triggers: its rows are sealed, and
+ * written now unless an API call is under way in the top transaction
+ * (csp_end_action writes them) and has fewer than AUDIT_FLUSH_ROWS.  In a
+ * subtransaction (a job's item, a PL/pgSQL exception block) they are
+ * written at once, by the subtransaction that made the change.
+ */
 static void
 AuditExecutorEnd(QueryDesc *queryDesc)
 {
@@ -656,8 +791,13 @@ AuditExecutorEnd(QueryDesc *queryDesc)
 		prev_ExecutorEnd(queryDesc);
 	else
 		standard_ExecutorEnd(queryDesc);
-	if (audit_nbuffers > 0)
-		FlushAuditBuffers();
+	if (audit_buffer.n > audit_buffer.sealed && !audit_flushing)
+	{
+		SealStatement();
+		if (current_action == NULL || GetCurrentTransactionNestLevel() > 1 ||
+			audit_buffer.n >= AUDIT_FLUSH_ROWS)
+			FlushOwnRows();
+	}
 }
 
 /*
@@ -668,39 +808,27 @@ static void
 DropAbortedAuditRows(SubXactEvent event, SubTransactionId mySubid,
 					 SubTransactionId parentSubid, void *arg)
 {
-	int			i;
+	AuditBuffer *b = &audit_buffer;
+	int			kept = 0;
+	int			kept_sealed = 0;
+	int			k;
 
 	(void) parentSubid;
 	(void) arg;
 	if (event != SUBXACT_EVENT_ABORT_SUB)
 		return;
 	event_clock_as_recorded = false;
-	for (i = 0; i < audit_nbuffers; i++)
+	for (k = 0; k < b->n; k++)
 	{
-		AuditBuffer *b = &audit_buffers[i];
-		int			kept = 0;
-		int			k;
-
-		for (k = 0; k < b->n; k++)
-		{
-			if (b->subxacts[k] >= mySubid)
-				continue;
-			b->subxacts[kept] = b->subxacts[k];
-			b->accounts[kept] = b->accounts[k];
-			b->account_nulls[kept] = b->account_nulls[k];
-			b->ats[kept] = b->ats[k];
-			b->actors[kept] = b->actors[k];
-			b->actions[kept] = b->actions[k];
-			b->operations[kept] = b->operations[k];
-			b->object_ids[kept] = b->object_ids[k];
-			b->befores[kept] = b->befores[k];
-			b->before_nulls[kept] = b->before_nulls[k];
-			b->afters[kept] = b->afters[k];
-			b->after_nulls[kept] = b->after_nulls[k];
-			kept++;
-		}
-		b->n = kept;
+		if (b->subxacts[k] >= mySubid)
+			continue;
+		MoveRow(b, kept, k);
+		if (k < b->sealed)
+			kept_sealed++;
+		kept++;
 	}
+	b->n = kept;
+	b->sealed = kept_sealed;
 	if (BufferedRows() == 0)
 		ForgetBuffers();
 }
