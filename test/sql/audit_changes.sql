@@ -67,6 +67,23 @@ SELECT last_event_at = '2025-01-15 12:00+00' AS unchanged_call_recorded,
        (SELECT count(*) FROM csp.audit_log WHERE object_id = :'s') = :audit_rows_before AS nothing_audited
   FROM csp.subscription WHERE subscription_id = :'s';
 
+-- an update's columns are converted as to_jsonb of the whole row converts
+-- them (numeric, timestamptz, array, NULL): the audit row's after is the
+-- row's own jsonb restricted to its keys
+BEGIN;
+UPDATE csp.subscription SET unit_price = unit_price + 0.10, additional_resellers = '{r1}',
+       cancellation_allowed_until = cancellation_allowed_until + interval '1 second',
+       friendly_name = NULL
+ WHERE subscription_id = :'s';
+SELECT string_agg(k, ', ' ORDER BY k) AS keys_of_a_direct_update,
+       a.after = (SELECT jsonb_object_agg(e.key, e.value) FROM jsonb_each(to_jsonb(t)) e
+                   WHERE a.after ? e.key) AS after_as_whole_row
+  FROM (SELECT after FROM csp.audit_log WHERE object_id = :'s' AND action = 'direct'
+         ORDER BY audit_id DESC LIMIT 1) a, jsonb_object_keys(a.after) k, csp.subscription t
+ WHERE t.subscription_id = :'s'
+ GROUP BY a.after, t.*;
+ROLLBACK;
+
 -- delete keeps the whole row: a profile role revoked
 CREATE ROLE regress_csp_audit_member;
 SELECT csp.grant_profile_role(:bp, 'regress_csp_audit_member', 'reader');
