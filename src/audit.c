@@ -21,6 +21,7 @@
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
+#include "funcapi.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "utils/builtins.h"
@@ -42,6 +43,14 @@ PG_FUNCTION_INFO_V1(csp_audit_trigger);
 /* The API action under way in this transaction, set by csp_begin_action. */
 static const char *current_action = NULL;
 
+/*
+ * Set around a statement that moves a subscription's event clock in the
+ * same UPDATE as the change it records (csp_store_change_quantity): the
+ * clock then counts as unchanged in the audit row, as it did when the
+ * event was recorded by an UPDATE of its own (OnlyEventClockMoved).
+ */
+static bool event_clock_as_recorded = false;
+
 /* One kept INSERT plan per audited table: its row type differs. */
 typedef struct AuditPlanEntry
 {
@@ -57,6 +66,10 @@ static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
 static int	BufferedRows(void);
 static void ForgetBuffers(void);
 static void FlushAuditBuffers(void);
+static void FlushAuditRows(int from, int upto);
+static int	FirstOwnRow(void);
+static void FlushOwnRows(void);
+static void SealStatement(void);
 static void AuditExecutorEnd(QueryDesc *queryDesc);
 static void DropAbortedAuditRows(SubXactEvent event, SubTransactionId mySubid,
 								 SubTransactionId parentSubid, void *arg);
@@ -73,6 +86,7 @@ ResetActionAtTransactionEnd(XactEvent event, void *arg)
 		BufferedRows() > 0)
 	{
 		PushActiveSnapshot(GetTransactionSnapshot());
+		SealStatement();
 		FlushAuditBuffers();
 		PopActiveSnapshot();
 	}
@@ -81,6 +95,7 @@ ResetActionAtTransactionEnd(XactEvent event, void *arg)
 		event == XACT_EVENT_PREPARE)
 	{
 		current_action = NULL;
+		event_clock_as_recorded = false;
 		ForgetBuffers();
 	}
 }
@@ -123,6 +138,13 @@ csp_begin_action(const char *action)
 	return outer;
 }
 
+/* See event_clock_as_recorded. */
+void
+csp_audit_event_clock_as_recorded(bool on)
+{
+	event_clock_as_recorded = on;
+}
+
 /*
  * Ends the action (csp_finish, entry.c, or the abort of the call): the
  * action that was under way when it began is back, so a call nested in
@@ -132,6 +154,19 @@ csp_begin_action(const char *action)
  */
 void
 csp_end_action(const char *outer)
+{
+	/* the call's audit rows (buffered audit, below) */
+	FlushOwnRows();
+	current_action = outer;
+}
+
+/*
+ * The same when the call is undone (its subtransaction or transaction
+ * aborts): nothing is written, the aborted rows are dropped by
+ * DropAbortedAuditRows; only the outer action is given back.
+ */
+void
+csp_restore_action(const char *outer)
 {
 	current_action = outer;
 }
@@ -243,6 +278,7 @@ ReadAuditedRow(FunctionCallInfo fcinfo, const char *trigger, AuditedRow *row)
 }
 
 static Datum RowToJsonb(HeapTuple tuple, TupleDesc desc, Oid rowtype);
+static Datum ColumnsToJsonb(HeapTuple tuple, TupleDesc desc, const bool *keep, int nkeep);
 
 /*
  * Columns an update's audit row keeps even when unchanged: the row's keys
@@ -271,42 +307,57 @@ static void
 AuditJsonb(const AuditedRow *row, const char *idcol, Datum *before, Datum *after)
 {
 	Oid			rowtype = row->rel->rd_rel->reltype;
+	TupleDesc	desc = row->tupdesc;
+	bool	   *keep;
+	int			nkeep = 0;
+	int			i;
+	Bitmapset  *pkey;
 
-	*before = row->before ? RowToJsonb(row->before, row->tupdesc, rowtype) : (Datum) 0;
-	*after = row->after ? RowToJsonb(row->after, row->tupdesc, rowtype) : (Datum) 0;
-	if (row->before && row->after)
+	if (!(row->before && row->after))
 	{
-		Datum	   *same = palloc(sizeof(Datum) * row->tupdesc->natts);
-		int			nsame = 0;
-		int			i;
-		Bitmapset  *pkey = RelationGetIndexAttrBitmap(row->rel, INDEX_ATTR_BITMAP_PRIMARY_KEY);
+		*before = row->before ? RowToJsonb(row->before, desc, rowtype) : (Datum) 0;
+		*after = row->after ? RowToJsonb(row->after, desc, rowtype) : (Datum) 0;
+		return;
+	}
 
-		for (i = 0; i < row->tupdesc->natts; i++)
+	/*
+	 * An update: the keys and the columns whose value changed, converted
+	 * alone (converting the whole row twice and deleting the rest was a
+	 * tenth of a seat change's time).
+	 */
+	keep = palloc0(sizeof(bool) * desc->natts);
+	pkey = RelationGetIndexAttrBitmap(row->rel, INDEX_ATTR_BITMAP_PRIMARY_KEY);
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		bool		null1;
+		bool		null2;
+		Datum		v1;
+		Datum		v2;
+
+		if (att->attisdropped)
+			continue;
+		if (AuditKeyColumn(pkey, att, idcol))
 		{
-			Form_pg_attribute att = TupleDescAttr(row->tupdesc, i);
-			bool		null1;
-			bool		null2;
-			Datum		v1;
-			Datum		v2;
-
-			if (att->attisdropped || AuditKeyColumn(pkey, att, idcol))
-				continue;
-			v1 = heap_getattr(row->before, i + 1, row->tupdesc, &null1);
-			v2 = heap_getattr(row->after, i + 1, row->tupdesc, &null2);
-			/* binary equality: a value rewritten identically is unchanged */
-			if (null1 != null2 ||
-				(!null1 && !datumIsEqual(v1, v2, att->attbyval, att->attlen)))
-				continue;
-			same[nsame++] = CStringGetTextDatum(NameStr(att->attname));
+			keep[i] = true;
+			nkeep++;
+			continue;
 		}
-		if (nsame > 0)
+		if (event_clock_as_recorded && strcmp(NameStr(att->attname), "last_event_at") == 0)
+			continue;
+		v1 = heap_getattr(row->before, i + 1, desc, &null1);
+		v2 = heap_getattr(row->after, i + 1, desc, &null2);
+		/* binary equality: a value rewritten identically is unchanged */
+		if (null1 != null2 ||
+			(!null1 && !datumIsEqual(v1, v2, att->attbyval, att->attlen)))
 		{
-			Datum		keys = csp_array_of(same, NULL, nsame, TEXTOID);
-
-			*before = DirectFunctionCall2(jsonb_delete_array, *before, keys);
-			*after = DirectFunctionCall2(jsonb_delete_array, *after, keys);
+			keep[i] = true;
+			nkeep++;
 		}
 	}
+	*before = ColumnsToJsonb(row->before, desc, keep, nkeep);
+	*after = ColumnsToJsonb(row->after, desc, keep, nkeep);
+	pfree(keep);
 }
 
 static SPIPlanPtr
@@ -389,6 +440,8 @@ csp_audit_trigger(PG_FUNCTION_ARGS)
 	values[8] = jsonb_after;
 	nulls[8] = row.after ? ' ' : 'n';
 
+	/* the buffered rows of the statements before come first */
+	FlushOwnRows();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "csp.audit_trigger: SPI_connect failed");
 	if (SPI_execute_plan(AuditPlanFor(row.rel), values, nulls, false, 0) != SPI_OK_INSERT)
@@ -402,17 +455,26 @@ csp_audit_trigger(PG_FUNCTION_ARGS)
  * Buffered audit, for the tables the jobs write in bulk (subscriptions,
  * seat lots, invoices).  The row trigger csp.audit_buffer_trigger('id')
  * turns each changed row into the audit row the immediate trigger would
- * write (who, when, which action, the whole row before/after as jsonb) and
- * keeps it in memory; when the statement that changed the rows ends
- * (ExecutorEnd, after all its triggers have fired), one INSERT writes them
- * all.  A statement that changes a thousand subscriptions thus costs one
- * audit INSERT, not a thousand.
+ * write (who, when, which action, the row before/after as jsonb) and keeps
+ * it in memory.  One INSERT writes the rows kept: when the API call that
+ * changed them ends (csp_end_action), or, outside an API call, when the
+ * statement that changed them ends (ExecutorEnd, after all its triggers
+ * have fired).  A seat change that adds a lot and updates its subscription
+ * thus costs one audit INSERT, and a statement that changes a thousand
+ * subscriptions one, not a thousand.  A long call (a job) writes them
+ * every AUDIT_FLUSH_ROWS rows, so memory stays bounded.
+ *
+ * The rows are written in the order the engine wrote them before calls
+ * were buffered whole: statement by statement, and within one statement
+ * table by table (ExecutorEnd "seals" a statement's rows in that order);
+ * an immediate audit row (csp.audit_trigger) writes the sealed rows before
+ * its own, so audit ids keep the order of the statements.
  *
  * Nothing can be lost: rows buffered in a subtransaction that aborts are
  * dropped with it (they describe changes that were rolled back); rows a
  * statement without an executor left behind (COPY) are written before the
  * transaction commits.  The buffer is emptied at every flush and at
- * transaction end, so memory does not grow with the number of statements.
+ * transaction end.
  *
  * Why not a statement-level trigger: PostgreSQL allocates bookkeeping for
  * AFTER STATEMENT triggers (and transition tables) in the subtransaction's
@@ -422,9 +484,10 @@ csp_audit_trigger(PG_FUNCTION_ARGS)
  */
 typedef struct AuditBuffer
 {
-	Oid			relid;
 	int			n;
+	int			sealed;			/* rows [0, sealed) are of statements that ended */
 	int			capacity;
+	Oid		   *relids;			/* the audited table: object_type */
 	SubTransactionId *subxacts;	/* where each row was buffered */
 	Datum	   *accounts;		/* int8 */
 	bool	   *account_nulls;
@@ -439,60 +502,67 @@ typedef struct AuditBuffer
 	bool	   *after_nulls;
 } AuditBuffer;
 
-#define AUDIT_BUFFER_TABLES 8
+/* a call writes its rows at the latest every this many */
+#define AUDIT_FLUSH_ROWS 1000
 
 static MemoryContext audit_buffer_context = NULL;
-static AuditBuffer audit_buffers[AUDIT_BUFFER_TABLES];
-static int	audit_nbuffers = 0;
+static AuditBuffer audit_buffer;
+static bool audit_flushing = false;
+
 static int
 BufferedRows(void)
 {
-	int			total = 0;
-	int			i;
+	return audit_buffer.n;
+}
 
-	for (i = 0; i < audit_nbuffers; i++)
-		total += audit_buffers[i].n;
-	return total;
+/*
+ * The first of the rows of ended statements that the current
+ * subtransaction (or a child of it) buffered: those it may write.  Rows
+ * of an enclosing (sub)transaction wait for it, so that an abort of this
+ * one cannot take them along.
+ */
+static int
+FirstOwnRow(void)
+{
+	SubTransactionId current = GetCurrentSubTransactionId();
+	int			k = audit_buffer.sealed;
+
+	while (k > 0 && audit_buffer.subxacts[k - 1] >= current)
+		k--;
+	return k;
+}
+
+/* Writes the rows of ended statements that this subtransaction may write. */
+static void
+FlushOwnRows(void)
+{
+	FlushAuditRows(FirstOwnRow(), audit_buffer.sealed);
 }
 
 static void
 ForgetBuffers(void)
 {
-	audit_nbuffers = 0;
+	audit_buffer.n = 0;
+	audit_buffer.sealed = 0;
+	audit_buffer.capacity = 0;
 	if (audit_buffer_context != NULL)
 		MemoryContextReset(audit_buffer_context);
-}
-
-static AuditBuffer *
-BufferFor(Oid relid)
-{
-	AuditBuffer *buffer;
-	int			i;
-
-	for (i = 0; i < audit_nbuffers; i++)
-		if (audit_buffers[i].relid == relid)
-			return &audit_buffers[i];
-	if (audit_nbuffers == AUDIT_BUFFER_TABLES)
-		elog(ERROR, "csp.audit_buffer_trigger: more than %d tables buffered at once",
-			 AUDIT_BUFFER_TABLES);
-	if (audit_buffer_context == NULL)
-		audit_buffer_context = AllocSetContextCreate(TopMemoryContext, "csp audit buffer",
-													 ALLOCSET_DEFAULT_SIZES);
-	buffer = &audit_buffers[audit_nbuffers++];
-	memset(buffer, 0, sizeof(AuditBuffer));
-	buffer->relid = relid;
-	return buffer;
 }
 
 static void
 GrowBuffer(AuditBuffer *b)
 {
 	int			capacity = b->capacity == 0 ? 64 : b->capacity * 2;
-	MemoryContext old = MemoryContextSwitchTo(audit_buffer_context);
+	MemoryContext old;
 
+	if (audit_buffer_context == NULL)
+		audit_buffer_context = AllocSetContextCreate(TopMemoryContext, "csp audit buffer",
+													 ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(audit_buffer_context);
 #define GROW(field, type) \
 	b->field = b->capacity == 0 ? palloc(sizeof(type) * capacity) : \
 		repalloc(b->field, sizeof(type) * capacity)
+	GROW(relids, Oid);
 	GROW(subxacts, SubTransactionId);
 	GROW(accounts, Datum);
 	GROW(account_nulls, bool);
@@ -508,6 +578,25 @@ GrowBuffer(AuditBuffer *b)
 #undef GROW
 	b->capacity = capacity;
 	MemoryContextSwitchTo(old);
+}
+
+/* Row "from" of the buffer moves to position "to". */
+static void
+MoveRow(AuditBuffer *b, int to, int from)
+{
+	b->relids[to] = b->relids[from];
+	b->subxacts[to] = b->subxacts[from];
+	b->accounts[to] = b->accounts[from];
+	b->account_nulls[to] = b->account_nulls[from];
+	b->ats[to] = b->ats[from];
+	b->actors[to] = b->actors[from];
+	b->actions[to] = b->actions[from];
+	b->operations[to] = b->operations[from];
+	b->object_ids[to] = b->object_ids[from];
+	b->befores[to] = b->befores[from];
+	b->before_nulls[to] = b->before_nulls[from];
+	b->afters[to] = b->afters[from];
+	b->after_nulls[to] = b->after_nulls[from];
 }
 
 /*
@@ -539,6 +628,47 @@ RowToJsonb(HeapTuple tuple, TupleDesc desc, Oid rowtype)
 }
 
 /*
+ * to_jsonb of the columns "keep" of a row, as an object of just those
+ * keys: the same values to_jsonb of the whole row gives them.  The columns
+ * form an anonymous record type (blessed: PostgreSQL keeps one per
+ * distinct set of columns).
+ */
+static Datum
+ColumnsToJsonb(HeapTuple tuple, TupleDesc desc, const bool *keep, int nkeep)
+{
+	static FmgrInfo *finfo = NULL;
+	TupleDesc	columns = CreateTemplateTupleDesc(nkeep);
+	Datum	   *values = palloc(sizeof(Datum) * Max(nkeep, 1));
+	bool	   *nulls = palloc(sizeof(bool) * Max(nkeep, 1));
+	int			i;
+	int			j = 0;
+
+	if (finfo == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+		FmgrInfo   *f = palloc0(sizeof(FmgrInfo));
+
+		fmgr_info_cxt(F_TO_JSONB, f, TopMemoryContext);
+		fmgr_info_set_expr((Node *) makeFuncExpr(F_TO_JSONB, JSONBOID,
+												 list_make1(makeNullConst(RECORDOID, -1, InvalidOid)),
+												 InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL),
+						   f);
+		MemoryContextSwitchTo(old);
+		finfo = f;
+	}
+	for (i = 0; i < desc->natts; i++)
+	{
+		if (!keep[i])
+			continue;
+		TupleDescCopyEntry(columns, j + 1, desc, i + 1);
+		values[j] = heap_getattr(tuple, i + 1, desc, &nulls[j]);
+		j++;
+	}
+	columns = BlessTupleDesc(columns);
+	return FunctionCall1(finfo, HeapTupleGetDatum(heap_form_tuple(columns, values, nulls)));
+}
+
+/*
  * AFTER INSERT OR UPDATE OR DELETE FOR EACH ROW
  * EXECUTE FUNCTION csp.audit_buffer_trigger('id_column')
  */
@@ -548,7 +678,7 @@ Datum
 csp_audit_buffer_trigger(PG_FUNCTION_ARGS)
 {
 	AuditedRow	row;
-	AuditBuffer *b;
+	AuditBuffer *b = &audit_buffer;
 	Datum		jsonb_before = (Datum) 0;
 	Datum		jsonb_after = (Datum) 0;
 	MemoryContext old;
@@ -560,13 +690,13 @@ csp_audit_buffer_trigger(PG_FUNCTION_ARGS)
 	AuditJsonb(&row, ((TriggerData *) fcinfo->context)->tg_trigger->tgargs[0],
 			   &jsonb_before, &jsonb_after);
 
-	b = BufferFor(RelationGetRelid(row.rel));
 	if (b->n == b->capacity)
 		GrowBuffer(b);
 	k = b->n;
 	old = MemoryContextSwitchTo(audit_buffer_context);
 	actor = palloc(sizeof(NameData));
 	namestrcpy(actor, GetUserNameFromId(csp_caller(), false));
+	b->relids[k] = RelationGetRelid(row.rel);
 	b->subxacts[k] = GetCurrentSubTransactionId();
 	b->accounts[k] = row.account;
 	b->account_nulls[k] = row.account_isnull;
@@ -584,64 +714,154 @@ csp_audit_buffer_trigger(PG_FUNCTION_ARGS)
 	return PointerGetDatum(NULL);
 }
 
-/* Writes every buffered audit row, one INSERT per table. */
+/*
+ * The statement that ended: its rows, still in the order their triggers
+ * fired, are put table by table (in the order the tables first appear),
+ * the order in which they were written when each table had a buffer and
+ * an INSERT of its own.
+ */
 static void
-FlushAuditBuffers(void)
+SealStatement(void)
+{
+	AuditBuffer *b = &audit_buffer;
+	int			from = b->sealed;
+	int			i;
+	bool		one_table = true;
+
+	for (i = from + 1; i < b->n && one_table; i++)
+		one_table = b->relids[i] == b->relids[from];
+	if (!one_table)
+	{
+		int			nrows = b->n - from;
+		int			next = b->n;
+		bool	   *taken = palloc0(sizeof(bool) * nrows);
+
+		/* append each table's rows after the end, then move them back */
+		if (b->n + nrows > b->capacity)
+		{
+			while (b->capacity < b->n + nrows)
+				GrowBuffer(b);
+		}
+		for (i = from; i < b->n; i++)
+		{
+			int			j;
+
+			if (taken[i - from])
+				continue;
+			for (j = i; j < b->n; j++)
+				if (!taken[j - from] && b->relids[j] == b->relids[i])
+				{
+					MoveRow(b, next++, j);
+					taken[j - from] = true;
+				}
+		}
+		for (i = 0; i < nrows; i++)
+			MoveRow(b, from + i, b->n + i);
+		pfree(taken);
+	}
+	b->sealed = b->n;
+}
+
+/* Writes the buffered audit rows [from, upto), in one INSERT. */
+static void
+FlushAuditRows(int from, int upto)
 {
 	static CspPlan plan = {
 		"INSERT INTO csp.audit_log (billing_account_id, at, actor, action, operation,"
 		"  object_type, object_id, before, after)"
-		" SELECT u.billing_account_id, u.at, u.actor, u.action, u.operation, $1, u.object_id,"
-		"        u.before, u.after"
-		"   FROM ROWS FROM (pg_catalog.unnest($2::bigint[]), pg_catalog.unnest($3::timestamptz[]),"
-		"                   pg_catalog.unnest($4::name[]), pg_catalog.unnest($5::text[]),"
-		"                   pg_catalog.unnest($6::text[]), pg_catalog.unnest($7::text[]),"
-		"                   pg_catalog.unnest($8::jsonb[]), pg_catalog.unnest($9::jsonb[]))"
-		"        AS u (billing_account_id, at, actor, action, operation, object_id, before, after)",
-		9, {TEXTOID, INT8ARRAYOID, TIMESTAMPTZARRAYOID, NAMEARRAYOID, TEXTARRAYOID,
+		" SELECT u.billing_account_id, u.at, u.actor, u.action, u.operation, u.object_type,"
+		"        u.object_id, u.before, u.after"
+		"   FROM ROWS FROM (pg_catalog.unnest($1::bigint[]), pg_catalog.unnest($2::timestamptz[]),"
+		"                   pg_catalog.unnest($3::name[]), pg_catalog.unnest($4::text[]),"
+		"                   pg_catalog.unnest($5::text[]), pg_catalog.unnest($6::text[]),"
+		"                   pg_catalog.unnest($7::text[]), pg_catalog.unnest($8::jsonb[]),"
+		"                   pg_catalog.unnest($9::jsonb[]))"
+		"        AS u (billing_account_id, at, actor, action, operation, object_type, object_id,"
+		"              before, after)",
+		9, {INT8ARRAYOID, TIMESTAMPTZARRAYOID, NAMEARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
 		TEXTARRAYOID, TEXTARRAYOID, JSONBARRAYOID, JSONBARRAYOID}, NULL, 0
 	};
+	AuditBuffer *b = &audit_buffer;
 	MemoryContext old;
+	Datum		values[9];
+	Datum	   *object_types;
+	Oid			relid = InvalidOid;
+	Datum		relname = (Datum) 0;
 	int			i;
 
-	if (BufferedRows() == 0)
+	int			n = upto - from;
+
+	if (n <= 0 || audit_flushing)
 		return;
 	old = MemoryContextSwitchTo(audit_buffer_context);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "csp audit: SPI_connect failed");
-	for (i = 0; i < audit_nbuffers; i++)
+	object_types = palloc(sizeof(Datum) * n);
+	for (i = from; i < upto; i++)
 	{
-		AuditBuffer *b = &audit_buffers[i];
-		Datum		values[9];
-		char	   *relname;
-		int			n = b->n;
+		if (b->relids[i] != relid)
+		{
+			char	   *name = get_rel_name(b->relids[i]);
 
-		if (n == 0)
-			continue;
-		relname = get_rel_name(b->relid);
-		if (relname == NULL)
-			elog(ERROR, "csp audit: table %u of buffered audit rows is gone", b->relid);
-		values[0] = CStringGetTextDatum(relname);
-		values[1] = csp_array_of(b->accounts, b->account_nulls, n, INT8OID);
-		values[2] = csp_array_of(b->ats, NULL, n, TIMESTAMPTZOID);
-		values[3] = csp_array_of(b->actors, NULL, n, NAMEOID);
-		values[4] = csp_array_of(b->actions, NULL, n, TEXTOID);
-		values[5] = csp_array_of(b->operations, NULL, n, TEXTOID);
-		values[6] = csp_array_of(b->object_ids, NULL, n, TEXTOID);
-		values[7] = csp_array_of(b->befores, b->before_nulls, n, JSONBOID);
-		values[8] = csp_array_of(b->afters, b->after_nulls, n, JSONBOID);
-		/* the rows are in the arrays: this INSERT's own ExecutorEnd finds nothing to do */
-		b->n = 0;
+			if (name == NULL)
+				elog(ERROR, "csp audit: table %u of buffered audit rows is gone", b->relids[i]);
+			relid = b->relids[i];
+			relname = CStringGetTextDatum(name);
+		}
+		object_types[i - from] = relname;
+	}
+	values[0] = csp_array_of(b->accounts + from, b->account_nulls + from, n, INT8OID);
+	values[1] = csp_array_of(b->ats + from, NULL, n, TIMESTAMPTZOID);
+	values[2] = csp_array_of(b->actors + from, NULL, n, NAMEOID);
+	values[3] = csp_array_of(b->actions + from, NULL, n, TEXTOID);
+	values[4] = csp_array_of(b->operations + from, NULL, n, TEXTOID);
+	values[5] = csp_array_of(object_types, NULL, n, TEXTOID);
+	values[6] = csp_array_of(b->object_ids + from, NULL, n, TEXTOID);
+	values[7] = csp_array_of(b->befores + from, b->before_nulls + from, n, JSONBOID);
+	values[8] = csp_array_of(b->afters + from, b->after_nulls + from, n, JSONBOID);
+
+	/* the rows are in the arrays: the INSERT's own ExecutorEnd finds nothing to do */
+	audit_flushing = true;
+	PG_TRY();
+	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "csp audit: SPI_connect failed");
 		csp_spi_run(&plan, values, NULL, false, 0);
 		if (SPI_processed != (uint64) n)
 			elog(ERROR, "csp audit: wrote " UINT64_FORMAT " of %d audit rows", SPI_processed, n);
+		SPI_finish();
 	}
-	SPI_finish();
+	PG_FINALLY();
+	{
+		audit_flushing = false;
+	}
+	PG_END_TRY();
 	MemoryContextSwitchTo(old);
-	ForgetBuffers();
+
+	if (n == b->n)
+		ForgetBuffers();
+	else
+	{
+		/* the rows written go; those of enclosing or unfinished statements stay */
+		for (i = upto; i < b->n; i++)
+			MoveRow(b, i - n, i);
+		b->n -= n;
+		b->sealed = b->sealed >= upto ? b->sealed - n : Min(b->sealed, from);
+	}
 }
 
-/* A statement's audit rows are written when it ends, after all its triggers. */
+/* Writes every buffered audit row (before commit). */
+static void
+FlushAuditBuffers(void)
+{
+	FlushAuditRows(0, audit_buffer.n);
+}
+
+/*
+ * A statement ended, after all its triggers: its rows are sealed, and
+ * written now unless an API call is under way in the top transaction
+ * (csp_end_action writes them) and has fewer than AUDIT_FLUSH_ROWS.  In a
+ * subtransaction (a job's item, a PL/pgSQL exception block) they are
+ * written at once, by the subtransaction that made the change.
+ */
 static void
 AuditExecutorEnd(QueryDesc *queryDesc)
 {
@@ -649,8 +869,13 @@ AuditExecutorEnd(QueryDesc *queryDesc)
 		prev_ExecutorEnd(queryDesc);
 	else
 		standard_ExecutorEnd(queryDesc);
-	if (audit_nbuffers > 0)
-		FlushAuditBuffers();
+	if (audit_buffer.n > audit_buffer.sealed && !audit_flushing)
+	{
+		SealStatement();
+		if (current_action == NULL || GetCurrentTransactionNestLevel() > 1 ||
+			audit_buffer.n >= AUDIT_FLUSH_ROWS)
+			FlushOwnRows();
+	}
 }
 
 /*
@@ -661,38 +886,27 @@ static void
 DropAbortedAuditRows(SubXactEvent event, SubTransactionId mySubid,
 					 SubTransactionId parentSubid, void *arg)
 {
-	int			i;
+	AuditBuffer *b = &audit_buffer;
+	int			kept = 0;
+	int			kept_sealed = 0;
+	int			k;
 
 	(void) parentSubid;
 	(void) arg;
 	if (event != SUBXACT_EVENT_ABORT_SUB)
 		return;
-	for (i = 0; i < audit_nbuffers; i++)
+	event_clock_as_recorded = false;
+	for (k = 0; k < b->n; k++)
 	{
-		AuditBuffer *b = &audit_buffers[i];
-		int			kept = 0;
-		int			k;
-
-		for (k = 0; k < b->n; k++)
-		{
-			if (b->subxacts[k] >= mySubid)
-				continue;
-			b->subxacts[kept] = b->subxacts[k];
-			b->accounts[kept] = b->accounts[k];
-			b->account_nulls[kept] = b->account_nulls[k];
-			b->ats[kept] = b->ats[k];
-			b->actors[kept] = b->actors[k];
-			b->actions[kept] = b->actions[k];
-			b->operations[kept] = b->operations[k];
-			b->object_ids[kept] = b->object_ids[k];
-			b->befores[kept] = b->befores[k];
-			b->before_nulls[kept] = b->before_nulls[k];
-			b->afters[kept] = b->afters[k];
-			b->after_nulls[kept] = b->after_nulls[k];
-			kept++;
-		}
-		b->n = kept;
+		if (b->subxacts[k] >= mySubid)
+			continue;
+		MoveRow(b, kept, k);
+		if (k < b->sealed)
+			kept_sealed++;
+		kept++;
 	}
+	b->n = kept;
+	b->sealed = kept_sealed;
 	if (BufferedRows() == 0)
 		ForgetBuffers();
 }

@@ -192,6 +192,8 @@ extern void csp_check_amount(Numeric value, const char *what, int max_scale);
 extern void csp_audit_init(void);
 extern const char *csp_begin_action(const char *action);
 extern void csp_end_action(const char *outer);
+extern void csp_restore_action(const char *outer);
+extern void csp_audit_event_clock_as_recorded(bool on);
 extern bool csp_loading_dump(void);
 
 /* entry.c: the caller, the write checks, the switch to the owner's rights */

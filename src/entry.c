@@ -83,7 +83,7 @@ ForgetCalls(int depth)
 		CspCall    *call = &calls[--ncalls];
 
 		if (call->began_action)
-			csp_end_action(call->outer_action);
+			csp_restore_action(call->outer_action);
 	}
 }
 

@@ -87,6 +87,7 @@ csp_change_quantity(PG_FUNCTION_ARGS)
 	static const char *const args[] = {"subscription_id", "quantity"};
 	SubscriptionRow sub;
 	int32		quantity;
+	TimestampTz now;
 
 	csp_require_args(fcinfo, args, lengthof(args));
 	quantity = PG_GETARG_INT32(1);
@@ -97,7 +98,9 @@ csp_change_quantity(PG_FUNCTION_ARGS)
 				 errhint("To stop paying, cancel within the window or switch auto-renew off.")));
 
 	csp_enter(fcinfo, "change_quantity", true);
-	csp_lock_for_action(PG_GETARG_DATUM(0), &sub, true);
+	now = csp_now();
+	/* the call's instant is recorded by the quantity's own UPDATE, below */
+	csp_lock_for_change(PG_GETARG_DATUM(0), &sub);
 	csp_check_manageable(&sub, "change the quantity of");
 	csp_check_not_trial(&sub, "change the quantity of");
 	if (strcmp(sub.status, "active") != 0)
@@ -125,10 +128,12 @@ csp_change_quantity(PG_FUNCTION_ARGS)
 		}
 		else
 			ReduceSeats(&sub, sub.quantity - quantity);
-		csp_store_set_quantity(&sub, quantity, true);
+		csp_store_change_quantity(&sub, quantity, now);
 		sub.update_count++;
 		csp_check_addon_rules(sub.customer_id, sub.sku_id, sub.has_parent);
 	}
+	else
+		csp_store_record_event(&sub, now);
 	csp_finish();
 	PG_RETURN_VOID();
 }
@@ -200,7 +205,7 @@ csp_move_seats_out(SubscriptionRow *sub, int32 seats)
 	if (left > 0)
 		elog(ERROR, "subscription %s has fewer seats in its lots than its quantity",
 			 csp_uuid_to_cstring(sub->subscription_id));
-	csp_store_set_quantity(sub, sub->quantity - seats, false);
+	csp_store_set_quantity(sub, sub->quantity - seats);
 	sub->quantity -= seats;
 }
 
@@ -210,7 +215,7 @@ csp_move_seats_in(SubscriptionRow *sub, const char *source, int32 seats, Timesta
 {
 	int64		lot_id = csp_insert_seat_lot_until(sub, source, seats, reducible_until);
 
-	csp_store_set_quantity(sub, sub->quantity + seats, false);
+	csp_store_set_quantity(sub, sub->quantity + seats);
 	sub->quantity += seats;
 	return lot_id;
 }

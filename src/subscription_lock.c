@@ -31,17 +31,14 @@ csp_lock_subscription(Datum subscription_id, SubscriptionRow *sub)
 }
 
 /*
- * Locks a subscription for a change that moves money mid-cycle, after
- * posting (a ledger write) any billing cycle that has started but not
- * been charged yet:
+ * Posts (a ledger write) any billing cycle of a locked subscription that
+ * has started but not been charged yet, and reads the subscription again:
  * credits and additions are computed against the cycle's charge, so that
  * charge must exist first, at the quantity and price it had.
  */
-void
-csp_lock_and_catch_up(Datum subscription_id, SubscriptionRow *sub)
+static void
+CatchUp(Datum subscription_id, SubscriptionRow *sub)
 {
-	csp_lock_customer_of_subscription(subscription_id);
-	csp_lock_subscription(subscription_id, sub);
 	if (sub->has_next_charge && sub->next_charge_date <= csp_today() &&
 		(strcmp(sub->status, "active") == 0 || strcmp(sub->status, "suspended") == 0) &&
 		sub->term_end >= csp_today())
@@ -51,27 +48,65 @@ csp_lock_and_catch_up(Datum subscription_id, SubscriptionRow *sub)
 	}
 }
 
+/* Locks a subscription (its customer first) for a change that moves money mid-cycle. */
+void
+csp_lock_and_catch_up(Datum subscription_id, SubscriptionRow *sub)
+{
+	csp_lock_customer_of_subscription(subscription_id);
+	csp_lock_subscription(subscription_id, sub);
+	CatchUp(subscription_id, sub);
+}
+
 /*
- * Locks a subscription for a caller's action at csp.now(): NC404 when
- * unknown, NC016 when now is before its latest event, which then moves to
- * now.  "catch_up": the action moves money mid-cycle, so due cycles are
- * charged first (csp_lock_and_catch_up).
+ * Locks a subscription for a caller's action at csp.now(), without yet
+ * recording the action as its latest event: NC404 when unknown, NC016 when
+ * now is before its latest event.  "catch_up": the action moves money
+ * mid-cycle, so the customer is locked first (the lock order), and due
+ * cycles are charged first.  The subscription is read once, after its
+ * customer's lock, unless a catch-up changed it.
+ */
+static void
+LockForAction(Datum subscription_id, SubscriptionRow *sub, bool catch_up, TimestampTz now)
+{
+	if (catch_up)
+		csp_lock_customer_of_subscription(subscription_id);
+	csp_lock_subscription(subscription_id, sub);
+	csp_check_not_before(now, sub->last_event_at, "subscription", csp_uuid_to_cstring(subscription_id));
+	if (catch_up)
+		CatchUp(subscription_id, sub);
+}
+
+/*
+ * Locks a subscription for a caller's action at csp.now() (LockForAction),
+ * and records now as its latest event.
  */
 void
 csp_lock_for_action(Datum subscription_id, SubscriptionRow *sub, bool catch_up)
 {
 	TimestampTz now = csp_now();
 
-	csp_lock_subscription(subscription_id, sub);
-	csp_check_not_before(now, sub->last_event_at, "subscription", csp_uuid_to_cstring(subscription_id));
-	if (catch_up)
-		csp_lock_and_catch_up(subscription_id, sub);
+	LockForAction(subscription_id, sub, catch_up, now);
 	/* a cancelled or expired subscription records nothing more: its action fails NC003 */
 	if (strcmp(sub->status, "cancelled") != 0 && strcmp(sub->status, "expired") != 0)
 	{
 		csp_store_record_event(sub, now);
 		sub->last_event_at = now;
 	}
+}
+
+/*
+ * csp_lock_for_action with the catch-up, for an action that writes the
+ * subscription row anyway (csp.change_quantity): the caller records now as
+ * the latest event in its own UPDATE (csp_store_change_quantity), or with
+ * csp_store_record_event when it changes nothing.  Updating the row once
+ * instead of twice saves a row version, its index entries, and the
+ * foreign-key checks PostgreSQL makes again on a row its own transaction
+ * has already updated.
+ */
+void
+csp_lock_for_change(Datum subscription_id, SubscriptionRow *sub)
+{
+	LockForAction(subscription_id, sub, true, csp_now());
 }
 
 /*

@@ -268,23 +268,43 @@ csp_store_count_update(const CspSubscription *sub)
 	RunOnSubscription(&plan, sub, NULL, NULL, 0);
 }
 
-/* The new quantity; "counted": a change_quantity call, one update (R4.9). */
+/* The new quantity (seats moved by an upgrade or a transfer; not counted, R4.9). */
 void
-csp_store_set_quantity(const CspSubscription *sub, int32 quantity, bool counted)
+csp_store_set_quantity(const CspSubscription *sub, int32 quantity)
 {
-	static CspPlan plain = {
+	static CspPlan plan = {
 		"UPDATE csp.subscription SET quantity = $3"
-		" WHERE billing_account_id = $1 AND subscription_id = $2",
-		3, {INT8OID, UUIDOID, INT4OID}, NULL, 0
-	};
-	static CspPlan count = {
-		"UPDATE csp.subscription SET quantity = $3, update_count = update_count + 1"
 		" WHERE billing_account_id = $1 AND subscription_id = $2",
 		3, {INT8OID, UUIDOID, INT4OID}, NULL, 0
 	};
 	Datum		arg = Int32GetDatum(quantity);
 
-	RunOnSubscription(counted ? &count : &plain, sub, &arg, NULL, 1);
+	RunOnSubscription(&plan, sub, &arg, NULL, 1);
+}
+
+/*
+ * A csp.change_quantity call in one UPDATE (csp_lock_for_change): the new
+ * quantity, one update counted (R4.9) and "event" as the latest event
+ * (NC016).  Its audit row is what the two UPDATEs it replaces wrote: the
+ * event clock is not audited on its own (audit.c, OnlyEventClockMoved), so
+ * it does not show among the changed columns either.
+ */
+void
+csp_store_change_quantity(const CspSubscription *sub, int32 quantity, TimestampTz event)
+{
+	static CspPlan plan = {
+		"UPDATE csp.subscription SET quantity = $3, update_count = update_count + 1,"
+		"       last_event_at = GREATEST(last_event_at, $4)"
+		" WHERE billing_account_id = $1 AND subscription_id = $2",
+		4, {INT8OID, UUIDOID, INT4OID, TIMESTAMPTZOID}, NULL, 0
+	};
+	Datum		args[2];
+
+	args[0] = Int32GetDatum(quantity);
+	args[1] = TimestampTzGetDatum(event);
+	csp_audit_event_clock_as_recorded(true);
+	RunOnSubscription(&plan, sub, args, NULL, 2);
+	csp_audit_event_clock_as_recorded(false);
 }
 
 /* Moves the latest event of a subscription forward to "instant" (NC016). */
@@ -655,6 +675,16 @@ csp_store_addon_ratios(Datum customer_id, const char *sku_id, int64 base_delta,
 #define Anum_addon_ratio_base_seats		5
 #define Anum_addon_ratio_min_seats		6
 #define Anum_addon_ratio_max_seats		7
+	/*
+	 * Most SKUs are neither an add-on nor a base of one: a probe of the
+	 * catalog says so at a fraction of the cost of starting the statement
+	 * above, with its aggregates, on every seat change.
+	 */
+	static CspPlan involved = {
+		"SELECT 1 FROM csp.product a"
+		" WHERE a.addon_of IS NOT NULL AND (a.sku_id = $1 OR $1 = ANY (a.addon_of)) LIMIT 1",
+		1, {TEXTOID}, NULL, 0
+	};
 	Datum		values[3];
 	CspAddonRatio *out;
 	uint64		i;
@@ -662,6 +692,12 @@ csp_store_addon_ratios(Datum customer_id, const char *sku_id, int64 base_delta,
 	values[0] = customer_id;
 	values[1] = CStringGetTextDatum(sku_id);
 	values[2] = Int64GetDatum(base_delta);
+	csp_spi_run_latest(&involved, &values[1], NULL, 1);
+	if (SPI_processed == 0)
+	{
+		*ratios = palloc0(sizeof(CspAddonRatio));
+		return 0;
+	}
 	csp_spi_run_latest(&plan, values, NULL, 0);
 
 	out = palloc0(sizeof(CspAddonRatio) * (SPI_processed > 0 ? SPI_processed : 1));

@@ -215,7 +215,8 @@ extern DateADT csp_store_purchase_day(const CspSubscription *sub);
 extern Datum csp_store_insert_subscription(const NewSubscription *ns, bool has_next_charge,
 										   DateADT next_charge);
 extern void csp_store_count_update(const CspSubscription *sub);
-extern void csp_store_set_quantity(const CspSubscription *sub, int32 quantity, bool counted);
+extern void csp_store_set_quantity(const CspSubscription *sub, int32 quantity);
+extern void csp_store_change_quantity(const CspSubscription *sub, int32 quantity, TimestampTz event);
 extern void csp_store_record_event(const CspSubscription *sub, TimestampTz instant);
 extern void csp_set_subscription_status(const CspSubscription *sub, const char *status);
 extern void csp_store_set_addon_status(const CspSubscription *base, const char *from,

@@ -28,6 +28,7 @@ extern void csp_create_subscription(const NewSubscription *ns, CspSubscription *
 extern void csp_lock_subscription(Datum subscription_id, CspSubscription *sub);
 extern void csp_lock_and_catch_up(Datum subscription_id, CspSubscription *sub);
 extern void csp_lock_for_action(Datum subscription_id, CspSubscription *sub, bool catch_up);
+extern void csp_lock_for_change(Datum subscription_id, CspSubscription *sub);
 extern void csp_load_target(Datum target_id, const CspSubscription *source,
 							const char *sku_id, CspSubscription *target);
 

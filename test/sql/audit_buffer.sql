@@ -64,6 +64,34 @@ COPY csp.seat_lot (billing_account_id, subscription_id, term_start, source, adde
 COMMIT;
 SELECT action, operation, after->>'source' AS source, after->>'quantity' AS quantity
   FROM csp.audit_log WHERE object_type = 'seat_lot' AND action = 'direct';
+-- issue 15 item 3: an API call writes its buffered rows together when it
+-- ends, in the order of its statements: a seat increase's lot insert
+-- first, then its subscription update, visible to the next statement
+SELECT csp.change_quantity(:'s', 12);
+SELECT string_agg(object_type || ' ' || operation, ', ' ORDER BY audit_id) AS rows_of_the_call
+  FROM csp.audit_log WHERE action = 'change_quantity';
+-- an immediate audit row (csp.billing_profile, not buffered) written after
+-- buffered rows keeps its place after them: a direct profile change in the
+-- same transaction as a seat change
+BEGIN;
+SELECT csp.change_quantity(:'s', 13);
+UPDATE csp.billing_profile SET name = name || ' ' WHERE billing_profile_id = :bp;
+SELECT string_agg(object_type || ' ' || action, ', ' ORDER BY audit_id) AS in_order
+  FROM csp.audit_log WHERE transaction_id = pg_current_xact_id();
+ROLLBACK;
+-- negative: a call that fails inside an exception block leaves no audit
+-- row, and the rows of the call before it in the transaction stay
+SELECT set_config('csp_test.s', :'s', false) IS NOT NULL AS set;
+BEGIN;
+SELECT csp.change_quantity(:'s', 14);
+DO $$ BEGIN
+  PERFORM csp.change_quantity(current_setting('csp_test.s')::uuid, 15);
+  RAISE EXCEPTION 'undo';
+EXCEPTION WHEN raise_exception THEN NULL; END $$;
+SELECT count(*) FILTER (WHERE after->>'quantity' = '14') AS kept,
+       count(*) FILTER (WHERE after->>'quantity' = '15') AS rolled_back
+  FROM csp.audit_log WHERE transaction_id = pg_current_xact_id() AND object_type = 'subscription';
+COMMIT;
 -- every audited row's after image is the row as it is now (the last audit
 -- row of each subscription and lot); an update's after holds only what it
 -- changed and the keys (issue 12 item 7), so it is contained in the row

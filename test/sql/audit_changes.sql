@@ -48,6 +48,42 @@ SELECT csp.change_quantity(:'s', 25);
 SELECT count(*) AS lot_updates, bool_and(after ? 'subscription_id' AND after ? 'lot_id') AS lot_keys_kept
   FROM csp.audit_log WHERE object_type = 'seat_lot' AND operation = 'update';
 
+-- NC016 / issue 15 item 3: a seat change an hour later moves the event
+-- clock in the same UPDATE as the quantity; the audit row still shows the
+-- quantity and update count only, as when the clock moved on its own
+SET csp.clock = '2025-01-15 11:00+00';
+SELECT csp.change_quantity(:'s', 30);
+SELECT last_event_at = '2025-01-15 11:00+00' AS event_clock_moved
+  FROM csp.subscription WHERE subscription_id = :'s';
+SELECT string_agg(k, ', ' ORDER BY k) AS keys_of_a_later_update
+  FROM (SELECT after FROM csp.audit_log
+         WHERE object_type = 'subscription' AND object_id = :'s' AND operation = 'update'
+         ORDER BY audit_id DESC LIMIT 1) a, jsonb_object_keys(a.after) k;
+-- a call that changes nothing still records its instant, and audits nothing
+SET csp.clock = '2025-01-15 12:00+00';
+SELECT count(*) AS audit_rows_before FROM csp.audit_log WHERE object_id = :'s' \gset
+SELECT csp.change_quantity(:'s', 30);
+SELECT last_event_at = '2025-01-15 12:00+00' AS unchanged_call_recorded,
+       (SELECT count(*) FROM csp.audit_log WHERE object_id = :'s') = :audit_rows_before AS nothing_audited
+  FROM csp.subscription WHERE subscription_id = :'s';
+
+-- an update's columns are converted as to_jsonb of the whole row converts
+-- them (numeric, timestamptz, array, NULL): the audit row's after is the
+-- row's own jsonb restricted to its keys
+BEGIN;
+UPDATE csp.subscription SET unit_price = unit_price + 0.10, additional_resellers = '{r1}',
+       cancellation_allowed_until = cancellation_allowed_until + interval '1 second',
+       friendly_name = NULL
+ WHERE subscription_id = :'s';
+SELECT string_agg(k, ', ' ORDER BY k) AS keys_of_a_direct_update,
+       a.after = (SELECT jsonb_object_agg(e.key, e.value) FROM jsonb_each(to_jsonb(t)) e
+                   WHERE a.after ? e.key) AS after_as_whole_row
+  FROM (SELECT after FROM csp.audit_log WHERE object_id = :'s' AND action = 'direct'
+         ORDER BY audit_id DESC LIMIT 1) a, jsonb_object_keys(a.after) k, csp.subscription t
+ WHERE t.subscription_id = :'s'
+ GROUP BY a.after, t.*;
+ROLLBACK;
+
 -- delete keeps the whole row: a profile role revoked
 CREATE ROLE regress_csp_audit_member;
 SELECT csp.grant_profile_role(:bp, 'regress_csp_audit_member', 'reader');
