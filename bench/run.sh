@@ -348,8 +348,46 @@ SELECT 'Cycle charges vs bare floor',
        (SELECT count(*) FROM csp.subscription WHERE next_charge_date <= '2026-01-01' AND status IN ('active', 'suspended')),
        :bare_s, '<= 3',
        'csp.run_cycle_charges on 2026-01-01 (not a goal of issue 7); bare floor = INSERT of the cycleCharge lines on a copy without indexes, CHECKs, foreign keys or triggers';
+-- attribution: what a cycle charge must also write besides its line, on the
+-- indexed copies: the subscription's next charge date and event clock moved
+-- (its indexes), and the audit row of that update (the changed columns)
+CHECKPOINT;
+BEGIN;
+SELECT bench.time($f$
+  WITH due AS (
+    SELECT * FROM bench.sub_copy
+     WHERE next_charge_date <= '2026-01-01' AND status IN ('active', 'suspended')),
+  lines AS (
+    INSERT INTO bench.charge_copy (billing_account_id, billing_profile_id, invoice_section_id, partner_id,
+           customer_id, subscription_id, sku_id, charge_type, charge_start, charge_end, cycle_start, posted_at,
+           quantity, unit_price, days_charged, days_in_cycle, amount, currency, pricing_currency, fx_rate,
+           reference_id, billing_period_start)
+    SELECT billing_account_id, billing_profile_id, invoice_section_id, partner_id, customer_id,
+           subscription_id, sku_id, 'cycleCharge', next_charge_date,
+           (next_charge_date + interval '1 month')::date - 1, next_charge_date, csp.now(), quantity,
+           unit_price, 31, 31, quantity * unit_price, currency, pricing_currency, 1, gen_random_uuid(),
+           next_charge_date
+      FROM due),
+  moved AS (
+    UPDATE bench.sub_copy s SET next_charge_date = (d.next_charge_date + interval '1 month')::date,
+           last_event_at = csp.now()
+      FROM due d
+     WHERE s.billing_account_id = d.billing_account_id AND s.subscription_id = d.subscription_id
+    RETURNING s.billing_account_id, s.subscription_id, d.next_charge_date AS old_next, s.next_charge_date)
+  INSERT INTO bench.audit_copy (billing_account_id, at, actor, action, operation, object_type, object_id, before, after)
+  SELECT billing_account_id, csp.now(), current_user, 'run_cycle_charges', 'update', 'subscription',
+         subscription_id::text, jsonb_build_object('next_charge_date', old_next),
+         jsonb_build_object('next_charge_date', next_charge_date)
+    FROM moved$f$) AS cause_s \gset
+ROLLBACK;
+INSERT INTO bench.result (op, n, floor_s, goal, note)
+SELECT 'Cycle charges (cause)', n, :cause_s, '-',
+       'floor = the cycleCharge lines on the indexed copy, plus what each charge must also write: the subscription''s next charge date moved (an update of its indexes) and that update''s audit row'
+  FROM bench.result WHERE op = 'Cycle charges vs bare floor';
 CHECKPOINT;
 UPDATE bench.result SET ext_s = bench.time('SELECT csp.run_cycle_charges()') WHERE op = 'Cycle charges vs bare floor';
+UPDATE bench.result SET ext_s = (SELECT ext_s FROM bench.result WHERE op = 'Cycle charges vs bare floor')
+ WHERE op = 'Cycle charges (cause)';
 SQL
 log "run_cycle_charges('2026-01-01'): $("${PSQL[@]}" -c "SELECT n || ' cycles charged in ' || ext_s || ' s' FROM bench.result WHERE op = 'Cycle charges vs bare floor'")"
 
