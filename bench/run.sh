@@ -106,25 +106,29 @@ SQL
 # ---------------------------------------------------------------- B2 renewal day
 log "B2 renewal day: csp.run_renewals('2026-01-01') vs UPDATE + INSERT on the copies"
 "${PSQL[@]}" <<'SQL'
-SET csp.clock = '2026-01-01 00:05+00';
-CHECKPOINT;
--- the floor runs in a transaction that is rolled back: B1's floor needs the copies as they were
-BEGIN;
-SELECT bench.time($f$
+-- B2's floor statement on a pair of copies (the indexed ones, or the bare ones)
+CREATE FUNCTION bench.b2_floor_sql(sub text, charge text) RETURNS text LANGUAGE sql AS $fn$
+SELECT format($f$
   WITH renewed AS (
-    UPDATE bench.sub_copy SET term_start = term_end + 1,
+    UPDATE %1$s SET term_start = term_end + 1,
            term_end = (term_end + interval '1 year')::date, term_started_at = csp.now(),
            cancellation_allowed_until = csp.now() + interval '7 days', next_charge_date = term_end + 32
      WHERE term_end < '2026-01-01' AND status IN ('active', 'suspended')
      RETURNING *)
-  INSERT INTO bench.charge_copy (billing_account_id, billing_profile_id, invoice_section_id, partner_id,
+  INSERT INTO %2$s (billing_account_id, billing_profile_id, invoice_section_id, partner_id,
          customer_id, subscription_id, sku_id, charge_type, charge_start, charge_end, cycle_start, posted_at,
          quantity, unit_price, days_charged, days_in_cycle, amount, currency, pricing_currency, fx_rate,
          reference_id)
   SELECT billing_account_id, billing_profile_id, invoice_section_id, partner_id, customer_id,
          subscription_id, sku_id, 'renew', term_start, term_start + 30, term_start, csp.now(), quantity,
          unit_price, 31, 31, quantity * unit_price, currency, pricing_currency, 1, gen_random_uuid()
-    FROM renewed$f$) AS floor_s \gset
+    FROM renewed$f$, sub, charge)
+$fn$;
+SET csp.clock = '2026-01-01 00:05+00';
+CHECKPOINT;
+-- the floor runs in a transaction that is rolled back: B1's floor needs the copies as they were
+BEGIN;
+SELECT bench.time(bench.b2_floor_sql('bench.sub_copy', 'bench.charge_copy')) AS floor_s \gset
 ROLLBACK;
 INSERT INTO bench.result (op, n, floor_s, goal)
 SELECT 'B2 renewal day',
@@ -134,21 +138,7 @@ CHECKPOINT;
 -- the bare floor (issue 15): the same UPDATE of the terms and INSERT of the
 -- renew lines on the bare copies
 BEGIN;
-SELECT bench.time($f$
-  WITH renewed AS (
-    UPDATE bench.bare_sub SET term_start = term_end + 1,
-           term_end = (term_end + interval '1 year')::date, term_started_at = csp.now(),
-           cancellation_allowed_until = csp.now() + interval '7 days', next_charge_date = term_end + 32
-     WHERE term_end < '2026-01-01' AND status IN ('active', 'suspended')
-     RETURNING *)
-  INSERT INTO bench.bare_charge (billing_account_id, billing_profile_id, invoice_section_id, partner_id,
-         customer_id, subscription_id, sku_id, charge_type, charge_start, charge_end, cycle_start, posted_at,
-         quantity, unit_price, days_charged, days_in_cycle, amount, currency, pricing_currency, fx_rate,
-         reference_id)
-  SELECT billing_account_id, billing_profile_id, invoice_section_id, partner_id, customer_id,
-         subscription_id, sku_id, 'renew', term_start, term_start + 30, term_start, csp.now(), quantity,
-         unit_price, 31, 31, quantity * unit_price, currency, pricing_currency, 1, gen_random_uuid()
-    FROM renewed$f$) AS bare_s \gset
+SELECT bench.time(bench.b2_floor_sql('bench.bare_sub', 'bench.bare_charge')) AS bare_s \gset
 ROLLBACK;
 INSERT INTO bench.result (op, n, floor_s, goal, note)
 SELECT 'B2 renewal day vs bare floor', n, :bare_s, '<= 3',
