@@ -79,7 +79,6 @@ log "copies of csp.subscription, csp.charge, csp.seat_lot, csp.audit_log for the
 CREATE TABLE bench.sub_copy (LIKE csp.subscription INCLUDING ALL);
 INSERT INTO bench.sub_copy SELECT * FROM csp.subscription;
 CREATE TABLE bench.charge_copy (LIKE csp.charge INCLUDING ALL);
-INSERT INTO bench.charge_copy SELECT * FROM csp.charge;
 CREATE TABLE bench.lot_copy (LIKE csp.seat_lot INCLUDING ALL);
 INSERT INTO bench.lot_copy SELECT * FROM csp.seat_lot;
 CREATE TABLE bench.audit_copy (LIKE csp.audit_log INCLUDING ALL);
@@ -88,8 +87,12 @@ CREATE TABLE bench.audit_copy (LIKE csp.audit_log INCLUDING ALL);
 -- itself no longer stores it (csp.line_items derives it from the period).
 ALTER TABLE bench.charge_copy ADD COLUMN invoice_number text,
                               ALTER COLUMN billing_period_start DROP NOT NULL;
-UPDATE bench.charge_copy c SET invoice_number = l.invoice_number
-  FROM csp.line_items l WHERE l.charge_id = c.charge_id AND l.invoice_number IS NOT NULL;
+INSERT INTO bench.charge_copy
+SELECT c.*, i.invoice_number
+  FROM csp.charge c
+  LEFT JOIN csp.invoice i ON i.billing_account_id = c.billing_account_id
+                         AND i.billing_profile_id = c.billing_profile_id AND i.currency = c.currency
+                         AND i.period_start = c.billing_period_start AND i.document_type = 'invoice';
 VACUUM ANALYZE bench.sub_copy, bench.charge_copy, bench.lot_copy, bench.audit_copy;
 -- the bare floors' copies: the same rows with nothing else (plain LIKE: no
 -- indexes, CHECK constraints, foreign keys or triggers; the defaults only,
