@@ -214,43 +214,33 @@ SET csp.clock = '2026-01-01 00:10+00';
 CREATE TABLE bench.invoice_copy (invoice_number text PRIMARY KEY, billing_account_id bigint,
                                  billing_profile_id bigint, currency text, total numeric,
                                  UNIQUE (billing_account_id, invoice_number));
-CREATE FUNCTION bench.b1_floor() RETURNS void LANGUAGE sql AS $f$
+-- B1's floor: the invoices by GROUP BY of the unbilled lines, and the lines
+-- marked with their invoice number; on the indexed copies or the bare ones
+CREATE FUNCTION bench.b1_floor_sql(invoice text, charge text) RETURNS text LANGUAGE sql AS $fn$
+SELECT format($f$
   WITH inv AS (
-    INSERT INTO bench.invoice_copy
+    INSERT INTO %1$s
     SELECT 'G' || lpad(nextval('csp.invoice_number_seq')::text, 9, '0'), billing_account_id,
            billing_profile_id, currency, sum(amount)
-      FROM bench.charge_copy WHERE invoice_number IS NULL AND posted_at < '2026-01-01'
+      FROM %2$s WHERE invoice_number IS NULL AND posted_at < '2026-01-01'
      GROUP BY billing_account_id, billing_profile_id, currency
     RETURNING *)
-  UPDATE bench.charge_copy c SET invoice_number = inv.invoice_number
+  UPDATE %2$s c SET invoice_number = inv.invoice_number
     FROM inv
    WHERE c.billing_account_id = inv.billing_account_id AND c.billing_profile_id = inv.billing_profile_id
      AND c.currency = inv.currency AND c.invoice_number IS NULL AND c.posted_at < '2026-01-01'
-$f$;
--- the bare floor (issue 15): the same GROUP BY and UPDATE on the bare copies
-CREATE FUNCTION bench.b1_bare() RETURNS void LANGUAGE sql AS $f$
-  WITH inv AS (
-    INSERT INTO bench.bare_invoice
-    SELECT 'G' || lpad(nextval('csp.invoice_number_seq')::text, 9, '0'), billing_account_id,
-           billing_profile_id, currency, sum(amount)
-      FROM bench.bare_charge WHERE invoice_number IS NULL AND posted_at < '2026-01-01'
-     GROUP BY billing_account_id, billing_profile_id, currency
-    RETURNING *)
-  UPDATE bench.bare_charge c SET invoice_number = inv.invoice_number
-    FROM inv
-   WHERE c.billing_account_id = inv.billing_account_id AND c.billing_profile_id = inv.billing_profile_id
-     AND c.currency = inv.currency AND c.invoice_number IS NULL AND c.posted_at < '2026-01-01'
-$f$;
+$f$, invoice, charge)
+$fn$;
 VACUUM ANALYZE bench.bare_charge;
 CHECKPOINT;
 BEGIN;
-SELECT bench.time('SELECT bench.b1_bare()') AS bare_s \gset
+SELECT bench.time(bench.b1_floor_sql('bench.bare_invoice', 'bench.bare_charge')) AS bare_s \gset
 ROLLBACK;
 VACUUM ANALYZE bench.charge_copy;
 CHECKPOINT;
 -- the floor, rolled back so that the attribution below starts from the same rows
 BEGIN;
-SELECT bench.time('SELECT bench.b1_floor()') AS floor_s \gset
+SELECT bench.time(bench.b1_floor_sql('bench.invoice_copy', 'bench.charge_copy')) AS floor_s \gset
 ROLLBACK;
 INSERT INTO bench.result (op, n, floor_s, goal)
 SELECT 'B1 month close',
