@@ -415,7 +415,7 @@ csp_jsonb_field(Jsonb *object, const char *key)
 	if (v->type == jbvString)
 		return pnstrdup(v->val.string.val, v->val.string.len);
 	if (v->type == jbvNumeric)
-		return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
+		return csp_numeric_to_cstring(v->val.numeric);
 	return NULL;
 }
 

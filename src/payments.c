@@ -347,22 +347,22 @@ AmountToTake(const PaymentRow *pay, const char *number, const InvoiceToPay *inv,
 			ereport(ERROR,
 					(errcode(ERRCODE_CSP_ALLOCATION_INVALID),
 					 errmsg("cannot allocate %s of payment " INT64_FORMAT ": only %s %s is unallocated",
-							DatumGetCString(DirectFunctionCall1(numeric_out, NUMD(amount))),
+							csp_numeric_to_cstring(amount),
 							pay->payment_id,
-							DatumGetCString(DirectFunctionCall1(numeric_out, NUMD(unallocated))),
+							csp_numeric_to_cstring(unallocated),
 							pay->currency),
 					 errdetail("Allocations never exceed the payment's amount (R14.3, R14.4)."),
 					 errhint("Allocate at most %s.",
-							 DatumGetCString(DirectFunctionCall1(numeric_out, NUMD(unallocated))))));
+							 csp_numeric_to_cstring(unallocated))));
 		if (csp_numeric_cmp(amount, inv->due) > 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_CSP_ALLOCATION_INVALID),
 					 errmsg("cannot allocate %s to invoice %s: its amount due is %s %s",
-							DatumGetCString(DirectFunctionCall1(numeric_out, NUMD(amount))), number,
-							DatumGetCString(DirectFunctionCall1(numeric_out, NUMD(inv->due))), inv->currency),
+							csp_numeric_to_cstring(amount), number,
+							csp_numeric_to_cstring(inv->due), inv->currency),
 					 errdetail("Allocations never exceed what an invoice still owes (R14.4)."),
 					 errhint("Allocate at most %s; the rest of the payment stays unallocated.",
-							 DatumGetCString(DirectFunctionCall1(numeric_out, NUMD(inv->due))))));
+							 csp_numeric_to_cstring(inv->due))));
 		take = amount;
 	}
 	return take;
